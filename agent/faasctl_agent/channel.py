@@ -1,0 +1,118 @@
+"""An asyncio pipe to a runner's stdin and stdout through Docker's attach stream.
+
+Warm calls cross this pipe and nothing else, so it is written against the engine's HTTP
+upgrade directly rather than through the blocking SDK: no thread hop, no copy beyond
+the frame demultiplexing. The runner answers one call at a time, so one pending future
+is all the bookkeeping a channel needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections import deque
+from typing import Any
+from urllib.parse import urlparse
+
+
+class RunnerGone(Exception):
+    """The container's process ended (or the stream broke) while a reply was awaited."""
+
+
+def docker_address() -> tuple[str, str | int]:
+    """("unix", path) or ("tcp", "host:port") from DOCKER_HOST, as the SDK reads it."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    url = urlparse(host)
+    if url.scheme == "unix":
+        return "unix", url.path
+    if url.scheme == "tcp" and not os.environ.get("DOCKER_TLS_VERIFY"):
+        return "tcp", url.netloc
+    raise RuntimeError(f"DOCKER_HOST={host} is not supported for attach (unix or plain tcp only)")
+
+
+class RunnerChannel:
+    STDERR_TAIL = 8192
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader, self._writer = reader, writer
+        loop = asyncio.get_running_loop()
+        self.ready: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self._pending: asyncio.Future[dict[str, Any]] | None = None
+        self._stderr: deque[bytes] = deque()
+        self._stderr_size = 0
+        self.closed = False
+        self._task = asyncio.ensure_future(self._read_loop())
+
+    @classmethod
+    async def attach(cls, container_id: str) -> RunnerChannel:
+        kind, where = docker_address()
+        if kind == "unix":
+            reader, writer = await asyncio.open_unix_connection(str(where))
+        else:
+            host, _, port = str(where).rpartition(":")
+            reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            (
+                f"POST /containers/{container_id}/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\n"
+                "Host: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n"
+            ).encode()
+        )
+        status = await reader.readline()
+        while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+            pass
+        if b" 101 " not in status and b" 200 " not in status:
+            writer.close()
+            raise RunnerGone(f"docker refused to attach: {status.decode(errors='replace').strip()}")
+        return cls(reader, writer)
+
+    async def _read_loop(self) -> None:
+        buf = b""
+        try:
+            while True:
+                header = await self._reader.readexactly(8)
+                size = int.from_bytes(header[4:8], "big")
+                payload = await self._reader.readexactly(size)
+                if header[0] != 1:
+                    self._keep_stderr(payload)
+                    continue
+                buf += payload
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    self._deliver(json.loads(line))
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+            pass
+        finally:
+            self.closed = True
+            gone = RunnerGone(self.stderr_tail() or "the function's container stopped")
+            for fut in (self.ready, self._pending):
+                if fut is not None and not fut.done():
+                    fut.set_exception(gone)
+
+    def _deliver(self, msg: dict[str, Any]) -> None:
+        if msg.get("op") == "ready":
+            if not self.ready.done():
+                self.ready.set_result(msg)
+        elif self._pending is not None and not self._pending.done():
+            self._pending.set_result(msg)
+
+    def _keep_stderr(self, data: bytes) -> None:
+        self._stderr.append(data)
+        self._stderr_size += len(data)
+        while self._stderr_size > self.STDERR_TAIL and len(self._stderr) > 1:
+            self._stderr_size -= len(self._stderr.popleft())
+
+    def stderr_tail(self) -> str:
+        return b"".join(self._stderr)[-self.STDERR_TAIL:].decode(errors="replace").strip()
+
+    async def request(self, msg: dict[str, Any], timeout: float | None) -> dict[str, Any]:
+        if self.closed:
+            raise RunnerGone(self.stderr_tail() or "the function's container stopped")
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending = fut
+        self._writer.write(json.dumps(msg, separators=(",", ":")).encode() + b"\n")
+        return await asyncio.wait_for(fut, timeout)
+
+    def close(self) -> None:
+        self._task.cancel()
+        self._writer.close()

@@ -1,0 +1,226 @@
+"""Everything the agent asks of the Docker engine, through the SDK (blocking calls).
+
+The service calls these from worker threads. Docker errors are turned into
+AgentFailure here, at the boundary, so nothing above knows the SDK's exception types.
+Code and dependencies reach containers as named volumes filled through the API, never
+as bind mounts of the agent's own paths: that works the same whether the agent runs on
+the host or inside a container that shares the host's engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import secrets
+import tarfile
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import docker
+import docker.errors
+
+from . import archive
+from .protocol import E_NOT_FOUND, E_RUNTIME, AgentFailure
+
+RUNNER_DIR = "/opt/faasctl"
+DEPS_DIR = "/deps"
+LABEL_NODE = "faasctl.node"
+LABEL_FUNCTION = "faasctl.function"
+
+
+@dataclass
+class ContainerSpec:
+    image: str
+    path: str
+    code_volume: str
+    runner_volume: str
+    deps_volume: str | None = None
+    memory_mb: int = 256
+    cpus: float = 1.0
+    pids: int = 128
+    network: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class Executor:
+    def __init__(self, node: str) -> None:
+        self.node = node
+        try:
+            self.client = docker.from_env(timeout=300, max_pool_size=64)
+            self.client.ping()
+        except docker.errors.DockerException as exc:
+            raise AgentFailure(E_RUNTIME, f"cannot reach the Docker engine: {exc}",
+                               "start dockerd and check that this user may use /var/run/docker.sock") from exc
+        self.api = self.client.api
+
+    # images -----------------------------------------------------------------
+    def image_id(self, ref: str) -> str | None:
+        try:
+            return str(self.api.inspect_image(ref)["Id"])
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.APIError as exc:
+            raise AgentFailure(E_RUNTIME, f"docker could not inspect {ref}: {exc.explanation}") from exc
+
+    def ensure_image(self, ref: str) -> str:
+        """The image's id, pulling it once if a registry answers."""
+        found = self.image_id(ref)
+        if found:
+            return found
+        try:
+            self.client.images.pull(ref)
+        except docker.errors.APIError as exc:
+            raise AgentFailure(E_NOT_FOUND, f"image {ref} is not on node {self.node} and cannot be pulled",
+                               f"load or build it on the node first (docker load / build): {exc.explanation}",
+                               ) from exc
+        return self.image_id(ref) or ref
+
+    def build(self, context_tar_gz: bytes, tag: str, base: str, offline_base: str) -> str:
+        """Build a runtime image; fall back to the offline base when no registry answers."""
+        if self.image_id(tag):
+            return tag
+        chosen = base
+        if base and not self.image_id(base):
+            try:
+                self.client.images.pull(base)
+            except docker.errors.APIError:
+                if offline_base and self.image_id(offline_base):
+                    chosen = offline_base
+                else:
+                    raise AgentFailure(E_RUNTIME, f"base image {base} cannot be pulled and offline base "
+                                       f"{offline_base or '(none)'} is not on node {self.node}",
+                                       "run scripts/setup.sh on the node, or pass --base with a local image") from None
+        try:
+            self.client.images.build(fileobj=io.BytesIO(context_tar_gz), custom_context=True, encoding="gzip",
+                                     tag=tag, buildargs={"BASE": chosen} if chosen else {}, rm=True,
+                                     labels={LABEL_NODE: self.node})
+        except docker.errors.BuildError as exc:
+            log = "".join(str(x.get("stream", x.get("error", ""))) for x in exc.build_log)[-1500:]
+            raise AgentFailure(E_RUNTIME, f"building {tag} failed: {exc.msg}", log.strip()) from exc
+        except docker.errors.APIError as exc:
+            raise AgentFailure(E_RUNTIME, f"building {tag} failed: {exc.explanation}") from exc
+        return tag
+
+    # volumes ----------------------------------------------------------------
+    def volume_exists(self, name: str) -> bool:
+        try:
+            self.api.inspect_volume(name)
+            return True
+        except docker.errors.NotFound:
+            return False
+
+    def fill_volume(self, name: str, image: str, tar: bytes) -> None:
+        """Create `name` and unpack `tar` into it through a container that never starts."""
+        self.api.create_volume(name, labels={LABEL_NODE: self.node})
+        cid = self.api.create_container(
+            image, command=["true"], labels={LABEL_NODE: self.node}, network_disabled=True,
+            host_config=self.api.create_host_config(binds={name: {"bind": "/fill", "mode": "rw"}}),
+        )["Id"]
+        try:
+            if not self.api.put_archive(cid, "/fill", tar):
+                raise AgentFailure(E_RUNTIME, f"docker refused to fill volume {name}")
+        except docker.errors.APIError as exc:
+            self.api.remove_volume(name, force=True)
+            raise AgentFailure(E_RUNTIME, f"could not fill volume {name}: {exc.explanation}") from exc
+        finally:
+            self.api.remove_container(cid, force=True)
+
+    def runner_volume(self, image: str) -> str:
+        source = resources.files("faasctl_agent").joinpath("runner/runner.py").read_bytes()
+        name = f"faasctl-runner-{archive.sha256(source)[:16]}"
+        if not self.volume_exists(name):
+            entry = archive.Entry("runner.py", "file", 0o644, source)
+            self.fill_volume(name, image, archive.pack([entry], compress=False))
+        return name
+
+    def install_deps(self, image: str, code_volume: str, path: str, command: str, volume: str) -> None:
+        """Run the runtime's dependency command once into `volume`; logs in the error."""
+        self.api.create_volume(volume, labels={LABEL_NODE: self.node})
+        env = {"PIP_TARGET": DEPS_DIR, "FAAS_DEPS": DEPS_DIR, "HOME": "/tmp", "PIP_NO_CACHE_DIR": "1",
+               "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_ROOT_USER_ACTION": "ignore"}
+        cid = self.api.create_container(
+            image, command=["sh", "-c", command], user="0:0", working_dir=path, environment=env,
+            labels={LABEL_NODE: self.node, "faasctl.role": "deps"},
+            host_config=self.api.create_host_config(
+                binds={code_volume: {"bind": path, "mode": "ro"}, volume: {"bind": DEPS_DIR, "mode": "rw"}},
+                cap_drop=["ALL"], security_opt=["no-new-privileges"], pids_limit=256, mem_limit="1g",
+                memswap_limit="1g"),
+        )["Id"]
+        try:
+            self.api.start(cid)
+            code = self.api.wait(cid, timeout=900).get("StatusCode", 1)
+            if code != 0:
+                log = self.api.logs(cid, tail=30).decode(errors="replace").strip()
+                raise AgentFailure(E_RUNTIME, f"installing dependencies failed (exit {code})", log)
+        except AgentFailure:
+            self.api.remove_container(cid, force=True)
+            self.api.remove_volume(volume, force=True)
+            raise
+        self.api.remove_container(cid, force=True)
+
+    # function containers ------------------------------------------------------
+    def create(self, spec: ContainerSpec) -> str:
+        binds = {spec.code_volume: {"bind": spec.path, "mode": "ro"},
+                 spec.runner_volume: {"bind": RUNNER_DIR, "mode": "ro"}}
+        if spec.deps_volume:
+            binds[spec.deps_volume] = {"bind": DEPS_DIR, "mode": "ro"}
+        mem = f"{spec.memory_mb}m"
+        host_config = self.api.create_host_config(
+            binds=binds, cap_drop=["ALL"], security_opt=["no-new-privileges"], pids_limit=spec.pids,
+            mem_limit=mem, memswap_limit=mem, nano_cpus=int(spec.cpus * 1e9), read_only=True,
+            tmpfs={"/tmp": "rw,nosuid,nodev,size=64m"},
+            network_mode="bridge" if spec.network else "none",
+        )
+        labels = {LABEL_NODE: self.node, **spec.labels}
+        try:
+            return str(self.api.create_container(
+                spec.image, command=["python3", "-u", f"{RUNNER_DIR}/runner.py"], user="65534:65534",
+                working_dir=spec.path, stdin_open=True, tty=False, labels=labels,
+                environment={"PYTHONPATH": DEPS_DIR, "HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
+                name=f"faasctl-{self.node}-{spec.labels.get(LABEL_FUNCTION, 'fn')}-{secrets.token_hex(3)}",
+                host_config=host_config,
+            )["Id"])
+        except docker.errors.APIError as exc:
+            raise AgentFailure(E_RUNTIME, f"could not create a container of {spec.image}: {exc.explanation}") from exc
+
+    def start(self, cid: str) -> None:
+        try:
+            self.api.start(cid)
+        except docker.errors.APIError as exc:
+            self.remove(cid)
+            raise AgentFailure(E_RUNTIME, f"could not start container: {exc.explanation}") from exc
+
+    def remove(self, cid: str) -> None:
+        try:
+            self.api.remove_container(cid, force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # removal already in progress
+                raise
+
+    def ours(self, **labels: str) -> list[dict[str, Any]]:
+        filters = [f"{LABEL_NODE}={self.node}"] + [f"{k}={v}" for k, v in labels.items()]
+        return list(self.api.containers(all=True, filters={"label": filters}))
+
+    def remove_all(self) -> int:
+        found = self.ours()
+        for c in found:
+            self.remove(c["Id"])
+        return len(found)
+
+    def remove_volumes(self) -> None:
+        for vol in self.api.volumes(filters={"label": f"{LABEL_NODE}={self.node}"}).get("Volumes") or []:
+            with contextlib.suppress(docker.errors.APIError):
+                self.api.remove_volume(vol["Name"], force=True)
+
+
+def tar_of(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()

@@ -1,0 +1,112 @@
+"""The agent's durable journal of calls and deployed functions (its own SQLite file).
+
+Async calls are written and fsynced before they are acknowledged, so an accepted call
+survives an agent crash. Finished sync calls are written behind in small batches: the
+caller already holds the result, and one fsync per call would cap throughput.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS functions (
+    name TEXT PRIMARY KEY, digest TEXT NOT NULL, spec TEXT NOT NULL, updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS calls (
+    id TEXT PRIMARY KEY, function TEXT NOT NULL, digest TEXT NOT NULL, params TEXT NOT NULL,
+    status TEXT NOT NULL, result TEXT NOT NULL DEFAULT '', log TEXT NOT NULL DEFAULT '',
+    error TEXT NOT NULL DEFAULT '', start_kind TEXT NOT NULL DEFAULT '',
+    queue_ms REAL, start_ms REAL, run_ms REAL, is_async INTEGER NOT NULL DEFAULT 0,
+    accepted_at REAL NOT NULL, finished_at REAL
+);
+CREATE TABLE IF NOT EXISTS deps (key TEXT PRIMARY KEY, volume TEXT NOT NULL, created_at REAL NOT NULL);
+"""
+CALL_FIELDS = (
+    "id", "function", "digest", "params", "status", "result", "log", "error",
+    "start_kind", "queue_ms", "start_ms", "run_ms", "is_async", "accepted_at", "finished_at",
+)
+FINAL = ("DONE", "ERROR", "TIMEOUT", "LOST")
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self.db.executescript(SCHEMA)
+        self._pending: list[tuple[Any, ...]] = []
+
+    # calls -------------------------------------------------------------------
+    def accept(self, call: dict[str, Any]) -> None:
+        """Durably record an accepted call (used before acknowledging async calls)."""
+        self.flush()
+        self.db.execute(_UPSERT, _row(call))
+
+    def finish_later(self, call: dict[str, Any]) -> None:
+        self._pending.append(_row(call))
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        rows, self._pending = self._pending, []
+        self.db.execute("BEGIN")
+        self.db.executemany(_UPSERT, rows)
+        self.db.execute("COMMIT")
+
+    def get(self, call_id: str) -> dict[str, Any] | None:
+        self.flush()
+        row = self.db.execute(f"SELECT {', '.join(CALL_FIELDS)} FROM calls WHERE id=?", (call_id,)).fetchone()
+        if row is None:
+            return None
+        call = dict(zip(CALL_FIELDS, row))
+        call["params"] = json.loads(call["params"])
+        call["is_async"] = bool(call["is_async"])
+        return call
+
+    def unfinished(self) -> list[dict[str, Any]]:
+        ids = [r[0] for r in self.db.execute("SELECT id FROM calls WHERE status NOT IN (?,?,?,?)", FINAL)]
+        return [c for c in (self.get(i) for i in ids) if c]
+
+    def counts(self) -> dict[str, int]:
+        self.flush()
+        return dict(self.db.execute("SELECT status, COUNT(*) FROM calls GROUP BY status").fetchall())
+
+    # functions and dependency caches -------------------------------------------
+    def save_function(self, name: str, digest: str, spec: dict[str, Any]) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO functions VALUES (?,?,?,?)", (name, digest, json.dumps(spec), time.time())
+        )
+
+    def forget_function(self, name: str) -> None:
+        self.db.execute("DELETE FROM functions WHERE name=?", (name,))
+
+    def functions(self) -> list[dict[str, Any]]:
+        return [json.loads(r[0]) for r in self.db.execute("SELECT spec FROM functions")]
+
+    def deps_volume(self, key: str) -> str | None:
+        row = self.db.execute("SELECT volume FROM deps WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def save_deps(self, key: str, volume: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO deps VALUES (?,?,?)", (key, volume, time.time()))
+
+    def close(self) -> None:
+        self.flush()
+        self.db.close()
+
+
+_UPSERT = f"INSERT OR REPLACE INTO calls ({', '.join(CALL_FIELDS)}) VALUES ({', '.join('?' * len(CALL_FIELDS))})"
+
+
+def _row(call: dict[str, Any]) -> tuple[Any, ...]:
+    values = dict(call)
+    values["params"] = json.dumps(values.get("params"))
+    values["is_async"] = int(bool(values.get("is_async")))
+    defaults = {"result": "", "log": "", "error": "", "start_kind": ""}
+    return tuple(values.get(f, defaults.get(f)) for f in CALL_FIELDS)

@@ -1,0 +1,154 @@
+"""Warm containers of one function on one node, under its preload policy.
+
+A pool hands out workers (a started container plus its runner channel) one call at a
+time: an idle warm worker first, else a new container while under the concurrency cap,
+else a place in a bounded queue; past that the caller gets "busy" at once. Creating a
+container is the slow, blocking part, so it runs in a thread and never stalls the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from .channel import RunnerChannel
+from .protocol import E_BUSY, E_RUNTIME, AgentFailure
+
+
+@dataclass
+class Worker:
+    cid: str
+    channel: RunnerChannel
+    last_used: float = field(default_factory=time.monotonic)
+    calls: int = 0
+
+
+@dataclass
+class Lease:
+    worker: Worker
+    kind: str  # cold | prewarm | warm
+    queue_s: float
+    start_s: float
+
+
+StartFn = Callable[[], Awaitable[Worker]]
+StopFn = Callable[[Worker], Awaitable[None]]
+
+
+class Pool:
+    def __init__(self, spec: dict[str, Any], start: StartFn, stop: StopFn) -> None:
+        self.spec = spec
+        self._start, self._stop = start, stop
+        self.idle: list[Worker] = []
+        self.size = 0  # workers alive or being started, busy or idle
+        self.busy = 0
+        self.waiters: deque[asyncio.Future[Lease]] = deque()
+        self.closed = False
+
+    @property
+    def max_concurrency(self) -> int:
+        return int(self.spec["max_concurrency"])
+
+    async def acquire(self) -> Lease:
+        t0 = time.monotonic()
+        if self.idle:
+            self.busy += 1
+            return Lease(self.idle.pop(), "warm", 0.0, 0.0)
+        if self.size < self.max_concurrency:
+            return await self._cold(t0)
+        if len(self.waiters) >= int(self.spec["queue_limit"]):
+            raise AgentFailure(E_BUSY, f"function {self.spec['name']} is busy: {self.max_concurrency} calls "
+                               f"running and {len(self.waiters)} waiting",
+                               "retry later, or raise --max-concurrency / the queue limit")
+        fut: asyncio.Future[Lease] = asyncio.get_running_loop().create_future()
+        self.waiters.append(fut)
+        lease = await fut
+        lease.queue_s = time.monotonic() - t0 - lease.start_s
+        return lease
+
+    async def _cold(self, t0: float) -> Lease:
+        self.size += 1
+        self.busy += 1
+        try:
+            worker = await self._start()
+        except BaseException:
+            self.size -= 1
+            self.busy -= 1
+            self._wake_waiters()
+            raise
+        return Lease(worker, "cold", 0.0, time.monotonic() - t0)
+
+    def release(self, worker: Worker, healthy: bool) -> None:
+        """Give a worker back after a call; broken or one-shot workers are removed."""
+        self.busy -= 1
+        worker.last_used = time.monotonic()
+        worker.calls += 1
+        if self.closed or not healthy or self.spec["preload"] == "none" or worker.channel.closed:
+            self._discard(worker)
+            return
+        while self.waiters:
+            fut = self.waiters.popleft()
+            if not fut.done():
+                self.busy += 1
+                fut.set_result(Lease(worker, "warm", 0.0, 0.0))
+                return
+        self.idle.append(worker)
+
+    def _discard(self, worker: Worker) -> None:
+        self.size -= 1
+        asyncio.ensure_future(self._stop(worker))
+        self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
+        """A slot freed up with callers waiting: start a container for the first."""
+        while self.waiters and self.size < self.max_concurrency and not self.closed:
+            fut = self.waiters.popleft()
+            if fut.done():
+                continue
+            asyncio.ensure_future(self._cold_for(fut))
+
+    async def _cold_for(self, fut: asyncio.Future[Lease]) -> None:
+        try:
+            lease = await self._cold(time.monotonic())
+        except BaseException as exc:  # the waiter gets the failure, not a hang
+            if not fut.done():
+                fut.set_exception(exc if isinstance(exc, Exception) else AgentFailure(E_RUNTIME, str(exc)))
+            return
+        if fut.done():
+            self.release(lease.worker, True)
+        else:
+            fut.set_result(lease)
+
+    async def prewarm(self, count: int) -> None:
+        """Start containers until `count` are idle (preload `function`, min warm)."""
+        while not self.closed and len(self.idle) < count and self.size < self.max_concurrency:
+            self.size += 1
+            try:
+                worker = await self._start()
+            except Exception:
+                self.size -= 1
+                raise
+            self.idle.append(worker)
+
+    def reap(self, now: float) -> None:
+        """Remove idle workers past the idle timeout, keeping the configured minimum."""
+        keep = int(self.spec.get("min_warm", 0)) if self.spec["preload"] == "function" else 0
+        timeout = float(self.spec["idle_timeout"])
+        self.idle.sort(key=lambda w: w.last_used, reverse=True)
+        while len(self.idle) > keep and now - self.idle[-1].last_used > timeout:
+            self._discard(self.idle.pop())
+
+    async def close(self) -> None:
+        """Stop taking calls; idle workers go now, busy ones when their call ends."""
+        self.closed = True
+        for fut in self.waiters:
+            if not fut.done():
+                fut.set_exception(AgentFailure(E_RUNTIME, f"function {self.spec['name']} was replaced or removed"))
+        self.waiters.clear()
+        idle, self.idle = self.idle, []
+        for worker in idle:
+            self.size -= 1
+            await self._stop(worker)

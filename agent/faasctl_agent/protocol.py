@@ -1,0 +1,98 @@
+"""The one versioned message schema between faasctl and its agents.
+
+Every message is one JSON object in one ZeroMQ frame. A request names an operation and
+carries its arguments; a reply echoes the request id and is either ``ok`` with data or
+carries a typed error that the CLI turns into an exit code and a hint. Bumping
+``VERSION`` is the only way to change a message's meaning; a peer that speaks another
+version gets a clear error instead of a misread field.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+VERSION = 1
+
+# Operations the agent answers. Kept as plain strings so the schema stays readable on
+# the wire and in logs.
+OPS = frozenset(
+    {
+        "hello",  # version handshake and identity
+        "status",  # load, warm containers, journal counts
+        "build_runtime",  # build or check a runtime image from a pushed context
+        "deploy",  # make a pushed artifact runnable (code volume, dependencies)
+        "invoke",  # run one call, sync or async
+        "call",  # a journalled call by id
+        "remove_function",  # stop and forget a function's containers
+        "shutdown",  # stop serving; optionally remove every container
+    }
+)
+
+# Error codes are part of the schema: the CLI maps each to one exit code.
+E_PROTOCOL = "protocol"  # malformed message or unknown version
+E_BAD_REQUEST = "bad_request"  # well-formed but invalid arguments
+E_NOT_FOUND = "not_found"  # unknown function, artifact, runtime or call
+E_BAD_ARCHIVE = "bad_archive"  # refused archive (paths, links, size, format)
+E_BUSY = "busy"  # concurrency cap reached and the wait queue is full
+E_RUNTIME = "runtime"  # image build, dependency install or container failure
+E_INTERNAL = "internal"  # a bug in the agent
+
+
+class ProtocolError(Exception):
+    """A message that cannot be understood; reported back with ``E_PROTOCOL``."""
+
+
+class AgentFailure(Exception):
+    """A typed failure raised inside the agent and sent back as an error reply."""
+
+    def __init__(self, code: str, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.hint = hint
+
+
+def request(req_id: str, op: str, args: dict[str, Any] | None = None) -> bytes:
+    return _dump({"v": VERSION, "id": req_id, "op": op, "args": args or {}})
+
+
+def ok(req_id: str, data: dict[str, Any] | None = None) -> bytes:
+    return _dump({"v": VERSION, "id": req_id, "ok": True, "data": data or {}})
+
+
+def error(req_id: str, code: str, message: str, hint: str = "") -> bytes:
+    body = {"code": code, "message": message, "hint": hint}
+    return _dump({"v": VERSION, "id": req_id, "ok": False, "error": body})
+
+
+def decode(frame: bytes) -> dict[str, Any]:
+    """Parse one frame and check its version; raises ProtocolError with the reason."""
+    try:
+        msg = json.loads(frame)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"not a JSON message: {exc}") from exc
+    if not isinstance(msg, dict):
+        raise ProtocolError("a message must be a JSON object")
+    version = msg.get("v")
+    if version != VERSION:
+        raise ProtocolError(
+            f"protocol version {version!r} is not supported (this side speaks {VERSION})"
+        )
+    if not isinstance(msg.get("id"), str):
+        raise ProtocolError("message has no string 'id'")
+    return msg
+
+
+def decode_request(frame: bytes) -> tuple[str, str, dict[str, Any]]:
+    msg = decode(frame)
+    op, args = msg.get("op"), msg.get("args", {})
+    if op not in OPS:
+        raise ProtocolError(f"unknown operation {op!r}")
+    if not isinstance(args, dict):
+        raise ProtocolError("'args' must be an object")
+    return msg["id"], op, args
+
+
+def _dump(msg: dict[str, Any]) -> bytes:
+    return json.dumps(msg, separators=(",", ":")).encode()

@@ -1,0 +1,1 @@
+"""The in-container runner ("mini-worker"); see runner.py. Only its source is shipped."""

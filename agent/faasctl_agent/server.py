@@ -1,0 +1,140 @@
+"""The agent daemon's sockets: a CURVE-authenticated ZeroMQ ROUTER and a tiny HTTP
+endpoint for health and Prometheus-style metrics.
+
+Each request becomes its own task, so a call waiting on a slow function never delays the
+next request. Only clients whose public key is in the allow-list get past the
+handshake; everyone else gets no answer at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+from typing import Any
+
+import zmq
+import zmq.asyncio
+from zmq.auth.asyncio import AsyncioAuthenticator
+
+from . import __version__, protocol
+from .config import AgentConfig
+from .executor import Executor
+from .journal import Journal
+from .keys import AllowList, ensure_server_keys
+from .service import Service
+
+log = logging.getLogger("faasctl_agent")
+
+
+class AgentServer:
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        self.ctx = zmq.asyncio.Context()
+        self.service = Service(config, Executor(config.name), Journal(config.journal_path))
+        self._stop = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        public, secret = ensure_server_keys(self.config.keys_dir)
+        auth = AsyncioAuthenticator(self.ctx)
+        auth.start()
+        auth.configure_curve_callback("*", AllowList(self.config.authorized_dir))
+        sock = self.ctx.socket(zmq.ROUTER)
+        sock.curve_server = True
+        sock.curve_publickey, sock.curve_secretkey = public, secret
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.bind(self.config.zmq_endpoint)
+        http = await asyncio.start_server(self._http, self.config.http_host, self.config.http_port)
+        await self.service.start()
+        log.info("agent %s %s serving on %s", self.config.name, __version__, self.config.zmq_endpoint)
+        reaper = asyncio.ensure_future(self._reap())
+        receiver = asyncio.ensure_future(self._receive(sock))
+        await self._stop.wait()
+        log.info("stopping")
+        receiver.cancel()
+        reaper.cancel()
+        http.close()
+        await self.service.stop(remove_containers=True)
+        sock.close()
+        auth.stop()
+        self.ctx.term()
+
+    async def _receive(self, sock: zmq.asyncio.Socket) -> None:
+        while True:
+            frames = await sock.recv_multipart()
+            task = asyncio.ensure_future(self._handle(sock, frames[0], frames[-1]))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, sock: zmq.asyncio.Socket, ident: bytes, frame: bytes) -> None:
+        req_id = ""
+        try:
+            req_id, op, args = protocol.decode_request(frame)
+            if op == "shutdown":
+                reply = protocol.ok(req_id, {"stopping": True})
+                self._stop.set()
+            else:
+                reply = protocol.ok(req_id, await self.service.call_op(op, args))
+        except protocol.ProtocolError as exc:
+            reply = protocol.error(req_id, protocol.E_PROTOCOL, str(exc),
+                                   "upgrade faasctl or the agent so both speak one protocol")
+        except protocol.AgentFailure as exc:
+            reply = protocol.error(req_id, exc.code, exc.message, exc.hint)
+        except Exception as exc:  # a bug: keep serving, tell the caller, log the trace
+            log.exception("request failed")
+            reply = protocol.error(req_id, protocol.E_INTERNAL, f"agent error: {exc!r}", f"see {self.config.log_path}")
+        await sock.send_multipart([ident, reply])
+
+    async def _reap(self) -> None:
+        """Flush written-behind journal rows often; look for idle containers each second."""
+        tick = 0
+        while True:
+            await asyncio.sleep(0.05)
+            tick += 1
+            if tick % 20:
+                self.service.journal.flush()
+            else:
+                self.service.reap()
+
+    async def _http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            line, *headers = request.decode(errors="replace").split("\r\n")
+            path = line.split(" ")[1] if line.count(" ") >= 2 else "/"
+            token = self.config.http_token
+            if token and f"authorization: bearer {token}".lower() not in (h.lower() for h in headers):
+                status, body, ctype = "401 Unauthorized", b'{"error":"token required"}', "application/json"
+            elif path == "/healthz":
+                status, ctype = "200 OK", "application/json"
+                body = json.dumps({"ok": True, "agent": __version__, "node": self.config.name}).encode()
+            elif path == "/metrics":
+                status, body, ctype = "200 OK", self._metrics().encode(), "text/plain; version=0.0.4"
+            else:
+                status, body, ctype = "404 Not Found", b'{"error":"not found"}', "application/json"
+            writer.write(f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+                         f"Connection: close\r\n\r\n".encode() + body)
+            await writer.drain()
+        except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
+
+    def _metrics(self) -> str:
+        s = self.service
+        lines = [f"faasctl_agent_running_calls {s.running}"]
+        for name, pool in s.pools.items():
+            lines.append(f'faasctl_agent_warm_containers{{function="{name}"}} {len(pool.idle)}')
+            lines.append(f'faasctl_agent_containers{{function="{name}"}} {pool.size}')
+        for name, value in sorted(s.counters.items()):
+            lines.append(f"faasctl_agent_{name}_total {value}")
+        return "\n".join(lines) + "\n"
+
+
+def serve(config: AgentConfig) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    asyncio.run(AgentServer(config).run())

@@ -1,0 +1,275 @@
+"""What the agent does for each operation: deploy, invoke, status and the rest.
+
+The service owns the pools and the journal and is the only place that mixes them; the
+server in front of it only moves messages. Blocking Docker work runs in threads so a
+slow container start or dependency install never holds up a warm call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+from . import __version__, archive, names
+from .channel import RunnerChannel, RunnerGone
+from .config import AgentConfig
+from .executor import LABEL_FUNCTION, ContainerSpec, Executor
+from .journal import Journal
+from .pool import Pool, Worker
+from .protocol import E_BAD_ARCHIVE, E_BAD_REQUEST, E_NOT_FOUND, E_RUNTIME, VERSION, AgentFailure
+
+POLICY_KEYS = ("preload", "min_warm", "max_concurrency", "queue_limit", "idle_timeout", "timeout",
+               "memory_mb", "cpus", "pids", "network")
+
+
+class Service:
+    def __init__(self, config: AgentConfig, executor: Executor, journal: Journal) -> None:
+        self.config = config
+        self.executor = executor
+        self.journal = journal
+        self.pools: dict[str, Pool] = {}
+        self.running = 0
+        self.started_at = time.time()
+        self.counters: dict[str, int] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # lifecycle ---------------------------------------------------------------
+    async def start(self) -> None:
+        removed = await asyncio.to_thread(self.executor.remove_all)
+        self.count("leftover_containers_removed", removed)
+        for call in self.journal.unfinished():  # held by a previous run that died
+            call.update(status="LOST", error="the agent stopped while this call was pending or running",
+                        finished_at=time.time())
+            self.journal.accept(call)
+        for spec in self.journal.functions():
+            self._install_pool(spec)
+
+    async def stop(self, remove_containers: bool = True) -> None:
+        for pool in list(self.pools.values()):
+            await pool.close()
+        if remove_containers:
+            await asyncio.to_thread(self.executor.remove_all)
+        self.journal.flush()
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counters[name] = self.counters.get(name, 0) + n
+
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # operations ----------------------------------------------------------------
+    async def op_hello(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"agent": __version__, "protocol": VERSION, "node": self.config.name}
+
+    async def op_status(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "agent": __version__, "node": self.config.name, "running": self.running,
+            "cpus": os.cpu_count() or 1, "uptime_s": round(time.time() - self.started_at, 1),
+            "warm": {n: len(p.idle) for n, p in self.pools.items()},
+            "containers": {n: p.size for n, p in self.pools.items()},
+            "functions": {n: p.spec["digest"] for n, p in self.pools.items()},
+            "calls": self.journal.counts(), "counters": dict(self.counters),
+        }
+
+    async def op_build_runtime(self, args: dict[str, Any]) -> dict[str, Any]:
+        if args.get("context_digest"):
+            context = self._artifact(args["context_digest"])
+            tag = await asyncio.to_thread(self.executor.build, context, args["tag"], args.get("base", ""),
+                                          args.get("offline_base", ""))
+        else:
+            tag = args["image"]
+            await asyncio.to_thread(self.executor.ensure_image, tag)
+        return {"image": tag, "id": await asyncio.to_thread(self.executor.image_id, tag)}
+
+    async def op_deploy(self, args: dict[str, Any]) -> dict[str, Any]:
+        name, digest, runtime = args.get("function"), args.get("digest"), args.get("runtime") or {}
+        if not names.valid_name(name) or not isinstance(digest, str) or not names.valid_digest(digest):
+            raise AgentFailure(E_BAD_REQUEST, "deploy needs a valid function name and artifact digest")
+        data = self._artifact(digest)
+        try:
+            entries = archive.read_entries(data)
+        except archive.ArchiveError as exc:
+            raise AgentFailure(E_BAD_ARCHIVE, f"archive refused: {exc}") from exc
+        image, path = runtime["image"], runtime.get("path") or "/ws"
+        await asyncio.to_thread(self.executor.ensure_image, image)
+        node = self.config.name
+        code_volume = f"faasctl-{node}-code-{digest[:16]}"
+        if not await asyncio.to_thread(self.executor.volume_exists, code_volume):
+            await asyncio.to_thread(self.executor.fill_volume, code_volume, image, archive.pack(entries, False))
+        runner_volume = await asyncio.to_thread(self.executor.runner_volume, image)
+        deps_volume, deps_state = await self._dependencies(entries, runtime, image, path, code_volume)
+        spec = {k: args.get(k, self.config.defaults[k]) for k in POLICY_KEYS}
+        spec.update(name=name, digest=digest, image=image, path=path, mode=args.get("mode", "command"),
+                    run=runtime.get("run", ""), handler=args.get("handler") or runtime.get("handler", ""),
+                    code_volume=code_volume, runner_volume=runner_volume, deps_volume=deps_volume)
+        self.journal.save_function(str(name), str(digest), spec)
+        old = self.pools.get(str(name))
+        pool = self._install_pool(spec)
+        if old is not None:
+            self.spawn(old.close())
+        if spec["preload"] == "function" and int(spec["min_warm"]) > 0:
+            await pool.prewarm(int(spec["min_warm"]))
+        return {"function": name, "digest": digest, "dependencies": deps_state, "warm": len(pool.idle)}
+
+    async def op_invoke(self, args: dict[str, Any]) -> dict[str, Any]:
+        pool = self.pools.get(str(args.get("function")))
+        if pool is None:
+            raise AgentFailure(E_NOT_FOUND, f"function {args.get('function')!r} is not deployed on node "
+                               f"{self.config.name}", "deploy it with: faasctl fn deploy")
+        digest = args.get("digest")
+        if digest and digest != pool.spec["digest"]:
+            raise AgentFailure(E_NOT_FOUND, f"node {self.config.name} runs another version of "
+                               f"{pool.spec['name']}", "redeploy the function to this node")
+        call = {"id": str(args.get("call_id") or os.urandom(8).hex()), "function": pool.spec["name"],
+                "digest": pool.spec["digest"], "params": args.get("params"), "status": "PENDING",
+                "is_async": bool(args.get("async")), "accepted_at": time.time()}
+        if call["is_async"]:
+            self.journal.accept(call)  # durable before we say yes
+            self.spawn(self._run(pool, call))
+            return {"call_id": call["id"], "status": "PENDING"}
+        await self._run(pool, call)
+        return call
+
+    async def op_call(self, args: dict[str, Any]) -> dict[str, Any]:
+        call = self.journal.get(str(args.get("call_id")))
+        if call is None:
+            raise AgentFailure(E_NOT_FOUND, f"no call {args.get('call_id')!r} on node {self.config.name}")
+        return call
+
+    async def op_remove_function(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = str(args.get("function"))
+        pool = self.pools.pop(name, None)
+        if pool is not None:
+            await pool.close()
+        await asyncio.to_thread(self._remove_containers_of, name)
+        self.journal.forget_function(name)
+        return {"removed": pool is not None}
+
+    # internals -------------------------------------------------------------------
+    def _artifact(self, digest: str) -> bytes:
+        if not names.valid_digest(digest):
+            raise AgentFailure(E_BAD_REQUEST, f"{digest!r} is not an artifact digest")
+        path = self.config.artifacts_dir / f"{digest}.tar.gz"
+        if not path.exists():
+            raise AgentFailure(E_NOT_FOUND, f"artifact {digest[:12]} is not on node {self.config.name}",
+                               "push it first (faasctl does this as part of deploy)")
+        data = path.read_bytes()
+        if archive.sha256(data) != digest:
+            path.unlink()
+            raise AgentFailure(E_BAD_ARCHIVE, f"artifact {digest[:12]} on node {self.config.name} is corrupt",
+                               "it was removed; deploy again to push it anew")
+        return data
+
+    async def _dependencies(self, entries: list[archive.Entry], runtime: dict[str, Any], image: str,
+                            path: str, code_volume: str) -> tuple[str | None, str]:
+        requirements = (archive.file_bytes(entries, "requirements.txt") or b"").decode(errors="replace")
+        command = runtime.get("dependencies") or ""
+        wanted = [ln for ln in requirements.splitlines()
+                  if ln.strip() and not ln.lstrip().startswith("#")]
+        if not wanted or not command:
+            return None, "none"
+        image_id = await asyncio.to_thread(self.executor.image_id, image)
+        wheels = sorted(archive.sha256(e.data) for e in entries if e.name.endswith(".whl"))
+        key = archive.sha256("\n".join([str(image_id), command, requirements, *wheels]).encode())
+        known = self.journal.deps_volume(key)
+        if known and await asyncio.to_thread(self.executor.volume_exists, known):
+            return known, "cached"
+        volume = f"faasctl-{self.config.name}-deps-{key[:16]}"
+        await asyncio.to_thread(self.executor.install_deps, image, code_volume, path, command, volume)
+        self.journal.save_deps(key, volume)
+        return volume, "installed"
+
+    def _install_pool(self, spec: dict[str, Any]) -> Pool:
+        async def start() -> Worker:
+            return await self._start_worker(spec)
+
+        async def stop(worker: Worker) -> None:
+            worker.channel.close()
+            await asyncio.to_thread(self.executor.remove, worker.cid)
+
+        pool = Pool(spec, start, stop)
+        self.pools[spec["name"]] = pool
+        return pool
+
+    async def _start_worker(self, spec: dict[str, Any]) -> Worker:
+        cspec = ContainerSpec(
+            image=spec["image"], path=spec["path"], code_volume=spec["code_volume"],
+            runner_volume=spec["runner_volume"], deps_volume=spec.get("deps_volume"),
+            memory_mb=int(spec["memory_mb"]), cpus=float(spec["cpus"]), pids=int(spec["pids"]),
+            network=bool(spec["network"]), labels={LABEL_FUNCTION: spec["name"], "faasctl.digest": spec["digest"][:16]},
+        )
+        cid = await asyncio.to_thread(self.executor.create, cspec)
+        try:
+            channel = await RunnerChannel.attach(cid)
+            await asyncio.to_thread(self.executor.start, cid)
+            await asyncio.wait_for(asyncio.shield(channel.ready), 60)
+            reply = await channel.request({"op": "init", "mode": spec["mode"], "path": spec["path"],
+                                           "run": spec["run"], "handler": spec["handler"]}, 60)
+            if not reply.get("ok"):
+                raise AgentFailure(E_RUNTIME, f"function {spec['name']} failed to load",
+                                   str(reply.get("error", "")).strip()[-1500:])
+        except (RunnerGone, asyncio.TimeoutError, OSError) as exc:
+            await asyncio.to_thread(self.executor.remove, cid)
+            raise AgentFailure(E_RUNTIME, f"the container of {spec['name']} did not start", str(exc)[-1500:]) from exc
+        except BaseException:
+            await asyncio.to_thread(self.executor.remove, cid)
+            raise
+        self.count("containers_started")
+        return Worker(cid, channel)
+
+    async def _run(self, pool: Pool, call: dict[str, Any]) -> None:
+        """Run one call to its end and journal it; never raises for a function failure."""
+        self.running += 1
+        try:
+            try:
+                lease = await pool.acquire()
+            except AgentFailure as exc:
+                call.update(status="ERROR", error=exc.message + (f" ({exc.hint})" if exc.hint else ""))
+                if exc.code == "busy" and not call["is_async"]:
+                    raise
+                return
+            call.update(status="RUNNING", start_kind=lease.kind, queue_ms=round(lease.queue_s * 1000, 3),
+                        start_ms=round(lease.start_s * 1000, 3))
+            t0 = time.monotonic()
+            healthy = True
+            try:
+                reply = await lease.worker.channel.request(
+                    {"op": "call", "id": call["id"], "params": call["params"]}, float(pool.spec["timeout"]))
+                call.update(status="DONE" if reply.get("ok") else "ERROR", result=reply.get("result", ""),
+                            log=reply.get("log", ""), error=reply.get("error", ""))
+            except asyncio.TimeoutError:
+                healthy = False
+                call.update(status="TIMEOUT", error=f"no result within {pool.spec['timeout']} s; container killed")
+            except RunnerGone as exc:
+                healthy = False
+                call.update(status="ERROR", error=f"the function's container died: {exc}")
+            call["run_ms"] = round((time.monotonic() - t0) * 1000, 3)
+            pool.release(lease.worker, healthy)
+        finally:
+            self.running -= 1
+            call["finished_at"] = time.time()
+            self.count(f"calls_{call['status'].lower()}")
+            if call.get("start_kind"):
+                self.count(f"starts_{call['start_kind']}")
+            self.journal.finish_later(call)
+
+    def _remove_containers_of(self, name: str) -> None:
+        for c in self.executor.ours(**{LABEL_FUNCTION: name}):
+            self.executor.remove(c["Id"])
+
+    def reap(self) -> None:
+        now = time.monotonic()
+        for pool in self.pools.values():
+            pool.reap(now)
+        self.journal.flush()
+
+    async def call_op(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        handler = getattr(self, f"op_{op}", None)
+        if handler is None:
+            raise AgentFailure(E_BAD_REQUEST, f"operation {op!r} is not handled by this agent")
+        result: dict[str, Any] = await handler(args)
+        return result

@@ -1,0 +1,3 @@
+from faasctl.cli.main import main
+
+main()

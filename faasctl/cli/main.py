@@ -1,0 +1,69 @@
+"""The `faasctl` entry point: composes the sub-apps and maps errors to exit codes.
+
+This is the one place where an exception becomes an exit status and a message: every
+FaasctlError prints as `error: <what>` plus `hint: <what to do>` on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from .. import __version__
+from . import call, fn, node, runtime, top
+
+app = typer.Typer(
+    name="faasctl",
+    help="Self-hosted functions-as-a-service on your own Linux servers, driven from here.\n\n"
+    "Quick start: faasctl node add local; faasctl runtime add python --from runtimes/python; "
+    "faasctl fn deploy dice examples/dice --runtime python; faasctl invoke dice -p roll=4d6",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.add_typer(node.app, name="node")
+app.add_typer(runtime.app, name="runtime")
+app.add_typer(fn.app, name="fn")
+app.add_typer(call.app, name="call")
+top.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """faasctl: your functions, your servers."""
+
+
+def main() -> None:
+    from ..errors import ExitCode, FaasctlError
+
+    try:
+        app(standalone_mode=False)
+    except FaasctlError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        sys.exit(int(exc.exit_code))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except Exception as exc:  # click's usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(int(ExitCode.INVALID_INPUT))
+        raise

@@ -1,0 +1,41 @@
+"""The connector interface and the step type that bootstrap plans are made of."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Step:
+    """One idempotent thing to do on a node.
+
+    `argv` runs on the node; a non-zero exit fails the step with `fail` as the message.
+    With `capture`, the step's stdout (stripped) is kept under that name for the caller.
+    """
+
+    title: str
+    argv: tuple[str, ...]
+    fail: str = ""
+    hint: str = ""
+    capture: str = ""
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+
+class Connector(Protocol):
+    name: str
+
+    def run(self, argv: tuple[str, ...] | list[str], timeout: float = 300.0) -> Result: ...
+
+    def put_file(self, local: Path, remote: str) -> int:
+        """Place `local` at `remote` atomically; returns bytes actually sent."""
+        ...
+
+    def close(self) -> None: ...

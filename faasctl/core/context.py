@@ -1,0 +1,80 @@
+"""Per-process handles: settings, the state engine, agent clients, connectors.
+
+Everything heavy is opened on first use, so a command pays only for what it touches.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from ..config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from ..agentclient import AgentClient
+    from ..connectors.base import Connector
+
+
+class Context:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.load()
+        self._clients: dict[str, AgentClient] = {}
+
+    @cached_property
+    def engine(self) -> Engine:
+        from ..state.db import open_engine
+
+        return open_engine(self.settings.state_path)
+
+    @cached_property
+    def fast(self) -> sqlite3.Connection:
+        from ..state import fastpath
+
+        return fastpath.connect(self.settings.state_path)
+
+    def identity(self) -> dict[str, str]:
+        """This operator's CURVE key pair, made on first need and kept in the state."""
+        from sqlmodel import select
+
+        from ..state.db import transaction
+        from ..state.models import Identity
+
+        with transaction(self.engine) as s:
+            row = s.exec(select(Identity).where(Identity.name == "operator")).first()
+            if row is None:
+                import zmq
+
+                public, secret = zmq.curve_keypair()
+                row = Identity(name="operator", public=public.decode(), secret=secret.decode())
+                s.add(row)
+            return {"public": row.public, "secret": row.secret}
+
+    def client(self, node: dict[str, Any], identity: dict[str, str] | None = None) -> AgentClient:
+        from ..agentclient import AgentClient
+
+        key = f"{node['name']}|{node['zmq_endpoint']}|{node['server_key']}"
+        if key not in self._clients:
+            self._clients[key] = AgentClient.for_node(node, identity or self.identity())
+        return self._clients[key]
+
+    def connector(self, node: dict[str, Any]) -> Connector:
+        if node["kind"] == "local":
+            from ..connectors.local import LocalConnector
+
+            return LocalConnector(node["name"])
+        from ..errors import InvalidInput
+
+        raise InvalidInput(f"node {node['name']} has kind {node['kind']!r}, which this faasctl cannot reach")
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+
+def loads(text: str | None, default: Any) -> Any:
+    return json.loads(text) if text else default

@@ -1,0 +1,155 @@
+"""Functions: deploy (a new version per changed archive), list, remove."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import func, select
+
+from ..errors import InvalidInput, NotFound
+from ..state.db import transaction
+from ..state.models import Call, Deployment, Function, FunctionVersion
+from . import artifacts, nodes, placement, runtimes
+from .context import Context, loads
+from .names import check_name
+
+PRELOADS = ("none", "runtime", "function")
+POLICY_LIMITS: dict[str, tuple[type, float, float]] = {
+    "min_warm": (int, 0, 64), "max_concurrency": (int, 1, 1024), "queue_limit": (int, 0, 100_000),
+    "idle_timeout": (float, 1, 86_400), "timeout": (float, 0.1, 3_600), "memory_mb": (int, 16, 65_536),
+    "cpus": (float, 0.05, 64), "pids": (int, 16, 65_536),
+}
+
+
+def check_policy(policy: dict[str, Any]) -> dict[str, Any]:
+    """Drop unset options and refuse out-of-range ones before anything is sent."""
+    clean: dict[str, Any] = {}
+    for key, value in policy.items():
+        if value is None:
+            continue
+        if key == "preload":
+            if value not in PRELOADS:
+                raise InvalidInput(f"preload {value!r} is not one of {', '.join(PRELOADS)}")
+        elif key == "network":
+            value = bool(value)
+        elif key in POLICY_LIMITS:
+            kind, low, high = POLICY_LIMITS[key]
+            if not low <= float(value) <= high:
+                raise InvalidInput(f"--{key.replace('_', '-')} {value} is outside {low:g}..{high:g}")
+            value = kind(value)
+        else:
+            raise InvalidInput(f"unknown policy option {key!r}")
+        clean[key] = value
+    return clean
+
+
+def function_dict(fn: Function) -> dict[str, Any]:
+    data = fn.model_dump()
+    data["policy"] = loads(fn.policy, {})
+    data["pinned"] = loads(fn.pinned, [])
+    data["functionName"], data["runtimeName"] = fn.name, fn.runtime_name
+    return data
+
+
+def get(ctx: Context, name: str) -> dict[str, Any]:
+    with transaction(ctx.engine) as s:
+        fn = s.get(Function, name)
+        if fn is None:
+            raise NotFound(f"no function named {name!r}", "see `faasctl fn list`")
+        return function_dict(fn)
+
+
+def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handler: str = "",
+           filename: str = "", policy: dict[str, Any] | None = None, placement_policy: str = "",
+           pinned: list[str] | None = None) -> dict[str, Any]:
+    """Check, push and deploy to the function's nodes; record the version only if all took it."""
+    check_name(name, "function")
+    rt = runtimes.get(ctx, runtime)
+    clean = check_policy(policy or {})
+    if placement_policy and placement_policy not in placement.POLICIES:
+        raise InvalidInput(f"placement {placement_policy!r} is not one of {', '.join(placement.POLICIES)}")
+    art = artifacts.prepare(ctx, source, filename)
+    handler = handler or rt["handler"]
+    if handler and ":" not in handler:
+        raise InvalidInput(f"handler {handler!r} is not MODULE:FUNCTION", "write it like main:handle")
+    if not handler and not rt["run"]:
+        raise InvalidInput(f"runtime {runtime} has no run command", "pass --handler MODULE:FUNCTION")
+    targets = placement.pinned_nodes(nodes.all_nodes(ctx), pinned or [])
+    if not targets:
+        raise NotFound("there are no nodes to deploy to", "add one first: faasctl node add local")
+    with transaction(ctx.engine) as s:
+        prior = s.get(Function, name)
+        merged = {**(loads(prior.policy, {}) if prior else {}), **clean}
+    args = {"function": name, "digest": art.digest, "mode": "handler" if handler else "command",
+            "handler": handler, "runtime": {k: rt[k] for k in ("image", "path", "dependencies", "run", "handler")},
+            **merged}
+    results = {}
+    for node in targets:
+        runtimes.ensure_on_node(ctx, rt, node)
+        artifacts.push(ctx, node, art.digest)
+        results[node["name"]] = ctx.client(node).request("deploy", args, timeout=1800)
+    with transaction(ctx.engine) as s:
+        fn = s.get(Function, name)
+        changed = fn is None or fn.digest != art.digest
+        if fn is None:
+            fn = Function(name=name, runtime_name=runtime)
+        if changed:
+            fn.version += 1
+            s.add(FunctionVersion(function_name=name, version=fn.version, digest=art.digest,
+                                  filename=art.filename, size=art.size))
+        fn.runtime_name, fn.digest, fn.handler = runtime, art.digest, handler
+        fn.mode = "handler" if handler else "command"
+        fn.policy = json.dumps(merged)
+        fn.placement = placement_policy or fn.placement
+        fn.pinned = json.dumps(pinned) if pinned is not None else fn.pinned
+        fn.updated_at = time.time()
+        s.add(fn)
+        for node_name in results:
+            s.merge(Deployment(function_name=name, node_name=node_name, digest=art.digest, version=fn.version))
+        data = function_dict(fn)
+    data["changed"] = changed
+    data["nodes"] = results
+    return data
+
+
+def all_functions(ctx: Context) -> list[dict[str, Any]]:
+    """Each function with its call counts and latency percentiles from the state."""
+    with transaction(ctx.engine) as s:
+        rows = [function_dict(f) for f in s.exec(select(Function).order_by(Function.name))]
+        for row in rows:
+            counts = dict(s.exec(select(Call.status, func.count()).where(Call.func_name == row["name"])
+                                 .group_by(Call.status)).all())
+            row["calls"] = sum(counts.values())
+            row["errors"] = sum(v for k, v in counts.items() if k in ("ERROR", "TIMEOUT", "LOST"))
+            times = sorted(t for t in s.exec(
+                select(Call.run_ms).where(Call.func_name == row["name"], Call.run_ms.is_not(None))  # type: ignore[union-attr]
+                .order_by(Call.call_num.desc()).limit(1000)) if t is not None)  # type: ignore[union-attr]
+            row["p50_ms"] = _percentile(times, 0.5)
+            row["p99_ms"] = _percentile(times, 0.99)
+            held = s.exec(select(Deployment).where(Deployment.function_name == row["name"]))
+            row["nodes"] = [d.node_name for d in held]
+    return rows
+
+
+def _percentile(sorted_values: list[float], q: float) -> float | None:
+    if not sorted_values:
+        return None
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+def remove(ctx: Context, name: str) -> None:
+    get(ctx, name)
+    with transaction(ctx.engine) as s:
+        deps = list(s.exec(select(Deployment).where(Deployment.function_name == name)))
+    for dep in deps:
+        node = nodes.get(ctx, dep.node_name)
+        ctx.client(node).request("remove_function", {"function": name}, timeout=60)
+    with transaction(ctx.engine) as s:
+        for dep in s.exec(select(Deployment).where(Deployment.function_name == name)):
+            s.delete(dep)
+        fn = s.get(Function, name)
+        if fn is not None:
+            s.delete(fn)

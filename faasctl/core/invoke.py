@@ -1,0 +1,117 @@
+"""Invoking a function: place the call, record it, run it on the chosen node.
+
+This is the hot path of both `faasctl invoke` and `serve`, so it reads and writes the
+state through `state.fastpath` (plain sqlite3) and never imports the ORM. A node that
+does not answer a short hello is skipped before the call is handed over; once a node
+has the call, a lost reply is reported (LOST), never retried elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+from ..errors import CallTimedOut, FaasctlError, FunctionFailed, NodeUnreachable, NotFound
+from ..state import fastpath
+from . import placement
+from .context import Context
+
+HELLO_TIMEOUT = 2.0
+
+
+def invoke(ctx: Context, name: str, params: Any, *, is_async: bool = False, node: str = "",
+           raise_on_failure: bool = False) -> dict[str, Any]:
+    conn = ctx.fast
+    target = fastpath.target(conn, name)
+    fn, identity = target["function"], target["identity"]
+    candidates = _candidates(ctx, fn, target["nodes"], node)
+    policy = json.loads(fn["policy"] or "{}")
+    timeout = float(policy.get("timeout", 30.0))
+    chosen, client = None, None
+    for cand in candidates:
+        client = ctx.client(cand, identity)
+        try:
+            client.request("hello", timeout=HELLO_TIMEOUT)
+        except NodeUnreachable:
+            continue
+        chosen = cand
+        break
+    if chosen is None or client is None:
+        raise NodeUnreachable(f"no node holding {name} answered ({', '.join(c['name'] for c in candidates)})",
+                              "check them with `faasctl node list`")
+    uid = os.urandom(12).hex()
+    call_num = fastpath.insert_call(conn, uid, fn, params, is_async)
+    args = {"call_id": uid, "function": name, "digest": fn["digest"], "params": params, "async": is_async}
+    try:
+        reply = client.request("invoke", args, timeout=10.0 if is_async else timeout + 15.0)
+    except NodeUnreachable as exc:
+        fastpath.update_call(conn, call_num, {"status": "LOST", "node": chosen["name"], "error": exc.message,
+                                              "finished_at": time.time()})
+        raise
+    except FaasctlError as exc:
+        fastpath.update_call(conn, call_num, {"status": "ERROR", "node": chosen["name"], "error": exc.message,
+                                              "finished_at": time.time()})
+        raise
+    values = {"node": chosen["name"], **{k: reply[k] for k in fastpath.CALL_RESULT_FIELDS if k in reply}}
+    fastpath.update_call(conn, call_num, values)
+    record = call_view({"call_num": call_num, "func_name": name, "params": params, "is_async": is_async,
+                        "version": fn["version"], "status": "PENDING", **values})
+    if raise_on_failure:
+        check_outcome(record)
+    return record
+
+
+def _candidates(ctx: Context, fn: dict[str, Any], holders: list[dict[str, Any]], node: str) -> list[dict[str, Any]]:
+    if not holders:
+        raise NotFound(f"function {fn['name']} is not deployed on any node", "deploy it again: faasctl fn deploy")
+    for h in holders:
+        h["labels"] = json.loads(h.get("labels") or "{}")
+    if node:
+        picked = [h for h in holders if h["name"] == node]
+        if not picked:
+            raise NotFound(f"function {fn['name']} is not deployed on node {node}",
+                           f"it is on: {', '.join(h['name'] for h in holders)}")
+        return picked
+    policy = fn["placement"] or "round-robin"
+    pinned = json.loads(fn["pinned"] or "[]")
+    if pinned:
+        holders = placement.pinned_nodes(holders, pinned)
+    if policy in ("least-loaded", "warm-first") and len(holders) > 1:
+        loads, warm = {}, {}
+        for h in holders:
+            try:
+                st = ctx.client(h).request("status", timeout=HELLO_TIMEOUT)
+            except FaasctlError:
+                continue
+            loads[h["name"]] = st["running"] / max(1, st["cpus"])
+            warm[h["name"]] = int(st["warm"].get(fn["name"], 0))
+        return placement.order(policy, holders, function=fn["name"], loads=loads, warm=warm)
+    last = ctx.fast.execute("SELECT node FROM call WHERE func_name=? AND node != '' ORDER BY call_num DESC LIMIT 1",
+                            (fn["name"],)).fetchone()
+    return placement.order(policy, holders, last=last[0] if last else "", function=fn["name"])
+
+
+def call_view(row: dict[str, Any]) -> dict[str, Any]:
+    """A call as JSON: the seed's five fields first, then what faasctl adds."""
+    params = row.get("params")
+    if isinstance(params, str):
+        params = json.loads(params)
+    return {
+        "funcName": row["func_name"], "params": params, "callNum": row["call_num"],
+        "status": row["status"], "result": row.get("result") or "",
+        "error": row.get("error") or "", "node": row.get("node") or "", "startKind": row.get("start_kind") or "",
+        "queueMs": row.get("queue_ms"), "startMs": row.get("start_ms"), "runMs": row.get("run_ms"),
+        "version": row.get("version"), "async": bool(row.get("is_async")),
+        "createdAt": row.get("created_at"), "finishedAt": row.get("finished_at"),
+    }
+
+
+def check_outcome(record: dict[str, Any]) -> None:
+    if record["status"] == "ERROR":
+        raise FunctionFailed(f"call {record['callNum']} failed: {record['error'].strip().splitlines()[-1:] or ''}",
+                             f"see `faasctl logs {record['callNum']}` and `faasctl call get {record['callNum']}`")
+    if record["status"] == "TIMEOUT":
+        raise CallTimedOut(f"call {record['callNum']} timed out: {record['error']}",
+                           "raise the limit with `faasctl fn deploy ... --timeout SECONDS`")

@@ -1,0 +1,96 @@
+"""The one exception tree of faasctl, and the only place exit codes are decided.
+
+    FaasctlError                  exit 1   anything else we anticipated
+    ├── InvalidInput              exit 2   a bad name, value, file or archive
+    ├── NotFound                  exit 3   unknown node, runtime, function or call
+    ├── Conflict                  exit 4   it exists already / is in use
+    ├── NodeUnreachable           exit 5   SSH or agent did not answer
+    ├── HostKeyError              exit 6   unknown or changed SSH host key
+    ├── AgentError                exit 7   the agent refused or failed the request
+    │   └── Busy                  exit 8   concurrency cap and queue full
+    ├── FunctionFailed            exit 9   the function ran and failed (ERROR)
+    ├── CallTimedOut              exit 10  the call hit its timeout (TIMEOUT)
+    └── StateError                exit 11  the state file is unusable
+
+Libraries' errors (sqlite, zmq, docker, paramiko) are converted where they are caught,
+with `raise ... from exc`, so front ends handle this tree and nothing else.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    ERROR = 1
+    INVALID_INPUT = 2
+    NOT_FOUND = 3
+    CONFLICT = 4
+    UNREACHABLE = 5
+    HOST_KEY = 6
+    AGENT = 7
+    BUSY = 8
+    FUNCTION_FAILED = 9
+    TIMEOUT = 10
+    STATE = 11
+    INTERRUPTED = 130
+
+
+class FaasctlError(Exception):
+    exit_code = ExitCode.ERROR
+    http_status = 500
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class InvalidInput(FaasctlError):
+    exit_code, http_status = ExitCode.INVALID_INPUT, 400
+
+
+class NotFound(FaasctlError):
+    exit_code, http_status = ExitCode.NOT_FOUND, 404
+
+
+class Conflict(FaasctlError):
+    exit_code, http_status = ExitCode.CONFLICT, 409
+
+
+class NodeUnreachable(FaasctlError):
+    exit_code, http_status = ExitCode.UNREACHABLE, 503
+
+
+class HostKeyError(FaasctlError):
+    exit_code, http_status = ExitCode.HOST_KEY, 502
+
+
+class AgentError(FaasctlError):
+    exit_code, http_status = ExitCode.AGENT, 502
+
+
+class Busy(AgentError):
+    exit_code, http_status = ExitCode.BUSY, 429
+
+
+class FunctionFailed(FaasctlError):
+    exit_code, http_status = ExitCode.FUNCTION_FAILED, 200
+
+
+class CallTimedOut(FaasctlError):
+    exit_code, http_status = ExitCode.TIMEOUT, 200
+
+
+class StateError(FaasctlError):
+    exit_code, http_status = ExitCode.STATE, 500
+
+
+# Agent error codes (faasctl_agent.protocol.E_*) to the error raised on this side.
+AGENT_CODES: dict[str, type[FaasctlError]] = {
+    "bad_request": InvalidInput,
+    "bad_archive": InvalidInput,
+    "not_found": NotFound,
+    "busy": Busy,
+}

@@ -1,0 +1,83 @@
+"""The invoke hot path over the state file with plain sqlite3 (no ORM import).
+
+It touches three tables in fixed ways: read what is needed to place a call, insert the
+call, record its outcome. Column names are those of `models`; tests/unit checks it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import NotFound, StateError
+
+PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=30000")
+CALL_RESULT_FIELDS = ("status", "result", "error", "log", "node", "start_kind", "queue_ms", "start_ms",
+                      "run_ms", "finished_at")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    if not path.exists():
+        raise NotFound(f"no state file at {path}", "deploy a function first: faasctl fn deploy NAME PATH --runtime R")
+    try:
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        for pragma in PRAGMAS:
+            conn.execute(pragma)
+    except sqlite3.Error as exc:
+        raise StateError(f"cannot open the state file {path}: {exc}") from exc
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+@contextmanager
+def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        raise StateError(f"state file error: {exc}", "another faasctl may hold the lock; retry") from exc
+
+
+def target(conn: sqlite3.Connection, function: str) -> dict[str, Any]:
+    """The function row and every node that holds its current version."""
+    try:
+        fn = conn.execute("SELECT * FROM function WHERE name=?", (function,)).fetchone()
+        if fn is None:
+            raise NotFound(f"no function named {function!r}",
+                           "see `faasctl fn list`, or deploy it with `faasctl fn deploy`")
+        nodes = conn.execute(
+            "SELECT n.* FROM node n JOIN deployment d ON d.node_name = n.name "
+            "WHERE d.function_name=? AND d.digest=? ORDER BY n.name", (function, fn["digest"])).fetchall()
+        identity = conn.execute("SELECT public, secret FROM identity WHERE name='operator'").fetchone()
+    except sqlite3.OperationalError as exc:
+        raise StateError(f"state file error: {exc}", "run any faasctl command that changes state to create it") from exc
+    return {"function": dict(fn), "nodes": [dict(n) for n in nodes],
+            "identity": dict(identity) if identity else None}
+
+
+def insert_call(conn: sqlite3.Connection, uid: str, fn: dict[str, Any], params: Any, is_async: bool) -> int:
+    with write(conn):
+        cur = conn.execute(
+            "INSERT INTO call (uid, func_name, version, params, status, result, error, log, node, start_kind,"
+            " is_async, created_at) VALUES (?,?,?,?, 'PENDING', '', '', '', '', '', ?, ?)",
+            (uid, fn["name"], fn["version"], json.dumps(params), int(is_async), time.time()))
+        return int(cur.lastrowid or 0)
+
+
+def update_call(conn: sqlite3.Connection, call_num: int, values: dict[str, Any]) -> None:
+    fields = [f for f in CALL_RESULT_FIELDS if f in values]
+    if not fields:
+        return
+    with write(conn):
+        conn.execute(f"UPDATE call SET {', '.join(f + '=?' for f in fields)} WHERE call_num=?",
+                     [values[f] for f in fields] + [call_num])

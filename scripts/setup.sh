@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# One idempotent set-up for a fresh Debian/Ubuntu machine (run as root or with sudo):
+# system packages, a running Docker engine, the offline base image, the virtualenv.
+# Each step checks first and skips what exists, so a second run takes seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VENV=${FAASCTL_VENV:-$ROOT/.venv}
+BASE_IMAGE=${FAASCTL_BASE_IMAGE:-faasctl/base:bookworm}
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+install_packages() {
+  local missing=()
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  command -v rsync >/dev/null || missing+=(rsync)
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  command -v ssh >/dev/null || missing+=(openssh-client)
+  command -v ip >/dev/null || missing+=(iproute2)
+  python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+  if [ ${#missing[@]} -eq 0 ]; then say "system packages present"; return; fi
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+start_docker() {
+  if docker info >/dev/null 2>&1; then say "docker engine running"; return; fi
+  # A dockerd killed with its session leaves a pid file that blocks the next start.
+  if [ -f /var/run/docker.pid ] && ! pgrep -x dockerd >/dev/null; then
+    $SUDO rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
+  fi
+  if ! pgrep -x dockerd >/dev/null; then
+    say "starting dockerd (published ports on loopback only)"
+    $SUDO mkdir -p /var/log
+    $SUDO setsid dockerd --ip 127.0.0.1 >/var/log/faasctl-dockerd.log 2>&1 < /dev/null &
+  fi
+  for _ in $(seq 1 120); do
+    docker info >/dev/null 2>&1 && { say "docker engine running"; return; }
+    sleep 0.5
+  done
+  echo "dockerd did not answer within 60 s; see /var/log/faasctl-dockerd.log" >&2
+  tail -n 20 /var/log/faasctl-dockerd.log >&2 || true
+  exit 1
+}
+
+build_base_image() {
+  if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then say "base image $BASE_IMAGE present"; return; fi
+  say "building offline base image $BASE_IMAGE with debootstrap (about a minute)"
+  local dir; dir=$(mktemp -d /tmp/faasctl-rootfs.XXXXXX)
+  $SUDO debootstrap --variant=minbase --include=python3,python3-pip bookworm "$dir" >/tmp/faasctl-debootstrap.log 2>&1 \
+    || { tail -n 20 /tmp/faasctl-debootstrap.log >&2; exit 1; }
+  $SUDO rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+  $SUDO tar -C "$dir" -c . | docker import - "$BASE_IMAGE" >/dev/null
+  $SUDO rm -rf "$dir"
+}
+
+make_venv() {
+  local stamp="$VENV/.faasctl-stamp" want
+  want=$(cat pyproject.toml agent/pyproject.toml | sha256sum | cut -c1-16)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then say "virtualenv $VENV up to date"; return; fi
+  say "creating virtualenv $VENV with faasctl and faasctl-agent"
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -e ./agent -e ".[dev]"
+  echo "$want" >"$stamp"
+}
+
+install_packages
+start_docker
+build_base_image
+make_venv
+say "set-up done"
