@@ -14,7 +14,7 @@ from typing import Any
 import zmq
 from faasctl_agent import protocol
 
-from .errors import AGENT_CODES, AgentError, FaasctlError, NodeUnreachable
+from .errors import AGENT_CODES, AgentError, FaasctlError, NodeUnreachable, NotDelivered
 
 _ctx: zmq.Context[zmq.Socket[bytes]] | None = None
 
@@ -50,17 +50,26 @@ class AgentClient:
             self._sock = sock
         return self._sock
 
-    def request(self, op: str, args: dict[str, Any] | None = None, timeout: float = 10.0) -> dict[str, Any]:
+    def request(self, op: str, args: dict[str, Any] | None = None, timeout: float = 10.0,
+                connect_timeout: float = 5.0) -> dict[str, Any]:
+        """Send one request and wait for its reply.
+
+        With ZMQ_IMMEDIATE a message is queued only on a connection whose CURVE handshake
+        has completed, so failing to send within `connect_timeout` raises NotDelivered:
+        the agent cannot have seen the request. Silence after sending is NodeUnreachable.
+        """
         self._seq += 1
         req_id = f"{self._prefix}-{self._seq}"
         sock = self._socket()
+        frame = protocol.request(req_id, op, args)
         try:
-            sock.send(protocol.request(req_id, op, args), flags=zmq.NOBLOCK)
+            sock.send(frame, flags=zmq.NOBLOCK)
         except zmq.Again:
-            if not sock.poll(int(timeout * 1000), zmq.POLLOUT):
+            if not sock.poll(int(min(timeout, connect_timeout) * 1000), zmq.POLLOUT):
                 self.close()
-                raise self._silent(timeout) from None
-            sock.send(protocol.request(req_id, op, args))
+                raise NotDelivered(f"node {self.node} did not complete a handshake ({self.endpoint})",
+                                   f"check it with `faasctl node status {self.node}`") from None
+            sock.send(frame)
         deadline_ms = int(timeout * 1000)
         while True:
             if not sock.poll(deadline_ms, zmq.POLLIN):

@@ -5,6 +5,7 @@
     ├── NotFound                  exit 3   unknown node, runtime, function or call
     ├── Conflict                  exit 4   it exists already / is in use
     ├── NodeUnreachable           exit 5   SSH or agent did not answer
+    │   └── NotDelivered          exit 5   the request never left: safe to try elsewhere
     ├── HostKeyError              exit 6   unknown or changed SSH host key
     ├── AgentError                exit 7   the agent refused or failed the request
     │   └── Busy                  exit 8   concurrency cap and queue full
@@ -61,6 +62,10 @@ class Conflict(FaasctlError):
 
 class NodeUnreachable(FaasctlError):
     exit_code, http_status = ExitCode.UNREACHABLE, 503
+
+
+class NotDelivered(NodeUnreachable):
+    """No handshake with the agent completed, so it cannot have received the request."""
 
 
 class HostKeyError(FaasctlError):

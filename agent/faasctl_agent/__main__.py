@@ -45,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         if (args.home / "agent.json").exists() and not args.force:
             print("kept")
             return 0
-        cfg = AgentConfig(name=args.name, home=args.home, zmq_endpoint=args.zmq, http_port=args.http_port)
+        import secrets
+
+        cfg = AgentConfig(name=args.name, home=args.home, zmq_endpoint=args.zmq, http_port=args.http_port,
+                          instance=f"{args.name}-{secrets.token_hex(4)}")
         cfg.defaults.update(json.loads(args.defaults))
         cfg.save()
         print("written")

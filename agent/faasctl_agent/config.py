@@ -30,11 +30,18 @@ DEFAULTS: dict[str, Any] = {
 class AgentConfig:
     name: str
     home: Path
+    # Unique per agent, made at init: scopes this agent's containers, volumes and labels
+    # so that two agents sharing one Docker engine never touch each other's things.
+    instance: str = ""
     zmq_endpoint: str = "tcp://127.0.0.1:7701"
     http_host: str = "127.0.0.1"
     http_port: int = 7702
     http_token: str = ""
     defaults: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS))
+
+    @property
+    def scope(self) -> str:
+        return self.instance or self.name
 
     @property
     def keys_dir(self) -> Path:

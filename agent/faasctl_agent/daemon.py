@@ -128,7 +128,7 @@ def purge(config: AgentConfig) -> None:
 
     from .executor import Executor
 
-    executor = Executor(config.name)
+    executor = Executor(config.scope)
     executor.remove_all()
     executor.remove_volumes()
     shutil.rmtree(config.home, ignore_errors=True)

@@ -45,7 +45,7 @@ class ContainerSpec:
 
 class Executor:
     def __init__(self, node: str) -> None:
-        self.node = node
+        self.node = node  # the agent's unique scope (AgentConfig.scope), not just its name
         try:
             self.client = docker.from_env(timeout=300, max_pool_size=64)
             self.client.ping()
@@ -128,7 +128,7 @@ class Executor:
 
     def runner_volume(self, image: str) -> str:
         source = resources.files("faasctl_agent").joinpath("runner/runner.py").read_bytes()
-        name = f"faasctl-runner-{archive.sha256(source)[:16]}"
+        name = f"faasctl-{self.node}-runner-{archive.sha256(source)[:16]}"
         if not self.volume_exists(name):
             entry = archive.Entry("runner.py", "file", 0o644, source)
             self.fill_volume(name, image, archive.pack([entry], compress=False))

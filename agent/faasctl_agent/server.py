@@ -32,7 +32,7 @@ class AgentServer:
     def __init__(self, config: AgentConfig) -> None:
         self.config = config
         self.ctx = zmq.asyncio.Context()
-        self.service = Service(config, Executor(config.name), Journal(config.journal_path))
+        self.service = Service(config, Executor(config.scope), Journal(config.journal_path))
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
 

@@ -96,8 +96,7 @@ class Service:
             raise AgentFailure(E_BAD_ARCHIVE, f"archive refused: {exc}") from exc
         image, path = runtime["image"], runtime.get("path") or "/ws"
         await asyncio.to_thread(self.executor.ensure_image, image)
-        node = self.config.name
-        code_volume = f"faasctl-{node}-code-{digest[:16]}"
+        code_volume = f"faasctl-{self.executor.node}-code-{digest[:16]}"
         if not await asyncio.to_thread(self.executor.volume_exists, code_volume):
             await asyncio.to_thread(self.executor.fill_volume, code_volume, image, archive.pack(entries, False))
         runner_volume = await asyncio.to_thread(self.executor.runner_volume, image)
@@ -178,7 +177,7 @@ class Service:
         known = self.journal.deps_volume(key)
         if known and await asyncio.to_thread(self.executor.volume_exists, known):
             return known, "cached"
-        volume = f"faasctl-{self.config.name}-deps-{key[:16]}"
+        volume = f"faasctl-{self.executor.node}-deps-{key[:16]}"
         await asyncio.to_thread(self.executor.install_deps, image, code_volume, path, command, volume)
         self.journal.save_deps(key, volume)
         return volume, "installed"

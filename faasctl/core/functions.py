@@ -33,6 +33,9 @@ def check_policy(policy: dict[str, Any]) -> dict[str, Any]:
         if key == "preload":
             if value not in PRELOADS:
                 raise InvalidInput(f"preload {value!r} is not one of {', '.join(PRELOADS)}")
+            if value == "runtime":
+                raise InvalidInput("preload 'runtime' (stem cells) is not available yet",
+                                   "use --preload function --min-warm 1 to have a warm container before the first call")
         elif key == "network":
             value = bool(value)
         elif key in POLICY_LIMITS:

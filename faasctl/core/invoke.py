@@ -13,12 +13,12 @@ import os
 import time
 from typing import Any
 
-from ..errors import CallTimedOut, FaasctlError, FunctionFailed, NodeUnreachable, NotFound
+from ..errors import CallTimedOut, FaasctlError, FunctionFailed, NodeUnreachable, NotDelivered, NotFound
 from ..state import fastpath
 from . import placement
 from .context import Context
 
-HELLO_TIMEOUT = 2.0
+CONNECT_TIMEOUT = 2.0
 
 
 def invoke(ctx: Context, name: str, params: Any, *, is_async: bool = False, node: str = "",
@@ -29,38 +29,40 @@ def invoke(ctx: Context, name: str, params: Any, *, is_async: bool = False, node
     candidates = _candidates(ctx, fn, target["nodes"], node)
     policy = json.loads(fn["policy"] or "{}")
     timeout = float(policy.get("timeout", 30.0))
-    chosen, client = None, None
-    for cand in candidates:
-        client = ctx.client(cand, identity)
-        try:
-            client.request("hello", timeout=HELLO_TIMEOUT)
-        except NodeUnreachable:
-            continue
-        chosen = cand
-        break
-    if chosen is None or client is None:
-        raise NodeUnreachable(f"no node holding {name} answered ({', '.join(c['name'] for c in candidates)})",
-                              "check them with `faasctl node list`")
     uid = os.urandom(12).hex()
     call_num = fastpath.insert_call(conn, uid, fn, params, is_async)
     args = {"call_id": uid, "function": name, "digest": fn["digest"], "params": params, "async": is_async}
-    try:
-        reply = client.request("invoke", args, timeout=10.0 if is_async else timeout + 15.0)
-    except NodeUnreachable as exc:
-        fastpath.update_call(conn, call_num, {"status": "LOST", "node": chosen["name"], "error": exc.message,
-                                              "finished_at": time.time()})
-        raise
-    except FaasctlError as exc:
-        fastpath.update_call(conn, call_num, {"status": "ERROR", "node": chosen["name"], "error": exc.message,
-                                              "finished_at": time.time()})
-        raise
+    reply, chosen = None, None
+    for cand in candidates:
+        try:
+            reply = ctx.client(cand, identity).request("invoke", args, timeout=10.0 if is_async else timeout + 15.0,
+                                                       connect_timeout=CONNECT_TIMEOUT)
+        except NotDelivered:
+            continue  # never reached this node: the next one may take the call
+        except NodeUnreachable as exc:
+            _fail(conn, call_num, "LOST", cand["name"], exc.message)
+            raise
+        except FaasctlError as exc:
+            _fail(conn, call_num, "ERROR", cand["name"], exc.message)
+            raise
+        chosen = cand
+        break
+    if reply is None or chosen is None:
+        names = ", ".join(c["name"] for c in candidates)
+        _fail(conn, call_num, "ERROR", "", f"no node holding {name} answered ({names})")
+        raise NodeUnreachable(f"no node holding {name} answered ({names})", "check them with `faasctl node list`")
     values = {"node": chosen["name"], **{k: reply[k] for k in fastpath.CALL_RESULT_FIELDS if k in reply}}
     fastpath.update_call(conn, call_num, values)
     record = call_view({"call_num": call_num, "func_name": name, "params": params, "is_async": is_async,
-                        "version": fn["version"], "status": "PENDING", **values})
+                        "version": fn["version"], "status": "PENDING", "created_at": reply.get("accepted_at"),
+                        **values})
     if raise_on_failure:
         check_outcome(record)
     return record
+
+
+def _fail(conn: Any, call_num: int, status: str, node: str, error: str) -> None:
+    fastpath.update_call(conn, call_num, {"status": status, "node": node, "error": error, "finished_at": time.time()})
 
 
 def _candidates(ctx: Context, fn: dict[str, Any], holders: list[dict[str, Any]], node: str) -> list[dict[str, Any]]:
@@ -82,7 +84,7 @@ def _candidates(ctx: Context, fn: dict[str, Any], holders: list[dict[str, Any]],
         loads, warm = {}, {}
         for h in holders:
             try:
-                st = ctx.client(h).request("status", timeout=HELLO_TIMEOUT)
+                st = ctx.client(h).request("status", timeout=CONNECT_TIMEOUT)
             except FaasctlError:
                 continue
             loads[h["name"]] = st["running"] / max(1, st["cpus"])
