@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "cpus": 1.0,
     "pids": 128,
     "network": False,
+    "stem_cells": 2,  # per runtime on this node, for functions with preload "runtime"
 }
 
 

@@ -27,13 +27,14 @@ RUNNER_DIR = "/opt/faasctl"
 DEPS_DIR = "/deps"
 LABEL_NODE = "faasctl.node"
 LABEL_FUNCTION = "faasctl.function"
+FUNCTION_USER = "65534:65534"
 
 
 @dataclass
 class ContainerSpec:
     image: str
     path: str
-    code_volume: str
+    code_volume: str | None  # None: a stem cell, with empty writable-by-root volumes to fill later
     runner_volume: str
     deps_volume: str | None = None
     memory_mb: int = 256
@@ -161,12 +162,17 @@ class Executor:
 
     # function containers ------------------------------------------------------
     def create(self, spec: ContainerSpec) -> str:
-        binds = {spec.code_volume: {"bind": spec.path, "mode": "ro"},
-                 spec.runner_volume: {"bind": RUNNER_DIR, "mode": "ro"}}
+        binds = {spec.runner_volume: {"bind": RUNNER_DIR, "mode": "ro"}}
+        if spec.code_volume:
+            binds[spec.code_volume] = {"bind": spec.path, "mode": "ro"}
         if spec.deps_volume:
             binds[spec.deps_volume] = {"bind": DEPS_DIR, "mode": "ro"}
         mem = f"{spec.memory_mb}m"
+        stem = spec.code_volume is None
         host_config = self.api.create_host_config(
+            # A stem cell's runner starts as root only to unpack code it is sent, then drops
+            # to FUNCTION_USER for good; these two capabilities are all it needs for that.
+            cap_add=["SETUID", "SETGID"] if stem else None,
             binds=binds, cap_drop=["ALL"], security_opt=["no-new-privileges"], pids_limit=spec.pids,
             mem_limit=mem, memswap_limit=mem, nano_cpus=int(spec.cpus * 1e9), read_only=True,
             tmpfs={"/tmp": "rw,nosuid,nodev,size=64m"},
@@ -175,8 +181,10 @@ class Executor:
         labels = {LABEL_NODE: self.node, **spec.labels}
         try:
             return str(self.api.create_container(
-                spec.image, command=["python3", "-u", f"{RUNNER_DIR}/runner.py"], user="65534:65534",
+                spec.image, command=["python3", "-u", f"{RUNNER_DIR}/runner.py"],
+                user="0:0" if stem else FUNCTION_USER,
                 working_dir=spec.path, stdin_open=True, tty=False, labels=labels,
+                volumes=None if spec.code_volume else [spec.path, DEPS_DIR],
                 environment={"PYTHONPATH": DEPS_DIR, "HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
                 name=f"faasctl-{self.node}-{spec.labels.get(LABEL_FUNCTION, 'fn')}-{secrets.token_hex(3)}",
                 host_config=host_config,
@@ -191,9 +199,38 @@ class Executor:
             self.remove(cid)
             raise AgentFailure(E_RUNTIME, f"could not start container: {exc.explanation}") from exc
 
+    def update_limits(self, cid: str, memory_mb: int, cpus: float, pids: int) -> None:
+        """Give a stem cell a function's own limits (only when they differ from the node's)."""
+        mem = memory_mb * 1024 * 1024
+        res = self.api._post_json(self.api._url("/containers/{0}/update", cid),
+                                  data={"Memory": mem, "MemorySwap": mem, "NanoCpus": int(cpus * 1e9),
+                                        "PidsLimit": pids})
+        self.api._raise_for_status(res)
+
+    def export_volume(self, volume: str, image: str) -> bytes:
+        """A volume's files as a tar with paths relative to its root (for stem cells)."""
+        cid = self.api.create_container(
+            image, command=["true"], labels={LABEL_NODE: self.node}, network_disabled=True,
+            host_config=self.api.create_host_config(binds={volume: {"bind": "/export", "mode": "ro"}}))["Id"]
+        try:
+            stream, _ = self.api.get_archive(cid, "/export")
+            raw = b"".join(stream)
+        finally:
+            self.api.remove_container(cid, force=True)
+        src = tarfile.open(fileobj=io.BytesIO(raw))  # noqa: SIM115 (in-memory)
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w") as dst:
+            for member in src:
+                _, _, rel = member.name.partition("/")
+                if not rel:
+                    continue
+                member.name = rel
+                dst.addfile(member, src.extractfile(member) if member.isfile() else None)
+        return out.getvalue()
+
     def remove(self, cid: str) -> None:
         try:
-            self.api.remove_container(cid, force=True)
+            self.api.remove_container(cid, force=True, v=True)
         except docker.errors.NotFound:
             pass
         except docker.errors.APIError as exc:
@@ -215,12 +252,3 @@ class Executor:
             with contextlib.suppress(docker.errors.APIError):
                 self.api.remove_volume(vol["Name"], force=True)
 
-
-def tar_of(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tf:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()

@@ -22,13 +22,14 @@ CREATE TABLE IF NOT EXISTS calls (
     status TEXT NOT NULL, result TEXT NOT NULL DEFAULT '', log TEXT NOT NULL DEFAULT '',
     error TEXT NOT NULL DEFAULT '', start_kind TEXT NOT NULL DEFAULT '',
     queue_ms REAL, start_ms REAL, run_ms REAL, is_async INTEGER NOT NULL DEFAULT 0,
+    retries INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
     accepted_at REAL NOT NULL, finished_at REAL
 );
 CREATE TABLE IF NOT EXISTS deps (key TEXT PRIMARY KEY, volume TEXT NOT NULL, created_at REAL NOT NULL);
 """
 CALL_FIELDS = (
     "id", "function", "digest", "params", "status", "result", "log", "error",
-    "start_kind", "queue_ms", "start_ms", "run_ms", "is_async", "accepted_at", "finished_at",
+    "start_kind", "queue_ms", "start_ms", "run_ms", "is_async", "retries", "attempts", "accepted_at", "finished_at",
 )
 FINAL = ("DONE", "ERROR", "TIMEOUT", "LOST")
 
@@ -108,5 +109,5 @@ def _row(call: dict[str, Any]) -> tuple[Any, ...]:
     values = dict(call)
     values["params"] = json.dumps(values.get("params"))
     values["is_async"] = int(bool(values.get("is_async")))
-    defaults = {"result": "", "log": "", "error": "", "start_kind": ""}
+    defaults = {"result": "", "log": "", "error": "", "start_kind": "", "retries": 0, "attempts": 0}
     return tuple(values.get(f, defaults.get(f)) for f in CALL_FIELDS)

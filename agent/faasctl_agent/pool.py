@@ -18,6 +18,10 @@ from .channel import RunnerChannel
 from .protocol import E_BUSY, E_RUNTIME, AgentFailure
 
 
+class PoolClosed(AgentFailure):
+    """The pool stopped taking calls (agent stopping, function replaced or removed)."""
+
+
 @dataclass
 class Worker:
     cid: str
@@ -34,7 +38,7 @@ class Lease:
     start_s: float
 
 
-StartFn = Callable[[], Awaitable[Worker]]
+StartFn = Callable[[], Awaitable[tuple[Worker, str]]]  # the worker and its start kind
 StopFn = Callable[[Worker], Awaitable[None]]
 
 
@@ -53,6 +57,8 @@ class Pool:
         return int(self.spec["max_concurrency"])
 
     async def acquire(self) -> Lease:
+        if self.closed:
+            raise PoolClosed(E_RUNTIME, f"function {self.spec['name']} stopped taking calls")
         t0 = time.monotonic()
         if self.idle:
             self.busy += 1
@@ -73,13 +79,13 @@ class Pool:
         self.size += 1
         self.busy += 1
         try:
-            worker = await self._start()
+            worker, kind = await self._start()
         except BaseException:
             self.size -= 1
             self.busy -= 1
             self._wake_waiters()
             raise
-        return Lease(worker, "cold", 0.0, time.monotonic() - t0)
+        return Lease(worker, kind, 0.0, time.monotonic() - t0)
 
     def release(self, worker: Worker, healthy: bool) -> None:
         """Give a worker back after a call; broken or one-shot workers are removed."""
@@ -127,7 +133,7 @@ class Pool:
         while not self.closed and len(self.idle) < count and self.size < self.max_concurrency:
             self.size += 1
             try:
-                worker = await self._start()
+                worker, _ = await self._start()
             except Exception:
                 self.size -= 1
                 raise
@@ -146,7 +152,7 @@ class Pool:
         self.closed = True
         for fut in self.waiters:
             if not fut.done():
-                fut.set_exception(AgentFailure(E_RUNTIME, f"function {self.spec['name']} was replaced or removed"))
+                fut.set_exception(PoolClosed(E_RUNTIME, f"function {self.spec['name']} stopped taking calls"))
         self.waiters.clear()
         idle, self.idle = self.idle, []
         for worker in idle:

@@ -57,9 +57,11 @@ class AgentServer:
         await self._stop.wait()
         log.info("stopping")
         receiver.cancel()
+        await self.service.stop(remove_containers=True)
+        if self._tasks:  # replies of calls that finished while draining
+            await asyncio.wait(list(self._tasks), timeout=5)
         reaper.cancel()
         http.close()
-        await self.service.stop(remove_containers=True)
         sock.close()
         auth.stop()
         self.ctx.term()
@@ -126,7 +128,7 @@ class AgentServer:
 
     def _metrics(self) -> str:
         s = self.service
-        lines = [f"faasctl_agent_running_calls {s.running}"]
+        lines = [f"faasctl_agent_running_calls {s.calls.running}"]
         for name, pool in s.pools.items():
             lines.append(f'faasctl_agent_warm_containers{{function="{name}"}} {len(pool.idle)}')
             lines.append(f'faasctl_agent_containers{{function="{name}"}} {pool.size}')

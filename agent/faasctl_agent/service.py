@@ -13,15 +13,16 @@ import time
 from typing import Any
 
 from . import __version__, archive, names
-from .channel import RunnerChannel, RunnerGone
 from .config import AgentConfig
-from .executor import LABEL_FUNCTION, ContainerSpec, Executor
+from .execution import CallRunner
+from .executor import LABEL_FUNCTION, Executor
 from .journal import Journal
 from .pool import Pool, Worker
-from .protocol import E_BAD_ARCHIVE, E_BAD_REQUEST, E_NOT_FOUND, E_RUNTIME, VERSION, AgentFailure
+from .protocol import E_BAD_ARCHIVE, E_BAD_REQUEST, E_NOT_FOUND, VERSION, AgentFailure
+from .workers import Workers
 
 POLICY_KEYS = ("preload", "min_warm", "max_concurrency", "queue_limit", "idle_timeout", "timeout",
-               "memory_mb", "cpus", "pids", "network")
+               "memory_mb", "cpus", "pids", "network", "stem_cells")
 
 
 class Service:
@@ -30,7 +31,8 @@ class Service:
         self.executor = executor
         self.journal = journal
         self.pools: dict[str, Pool] = {}
-        self.running = 0
+        self.calls = CallRunner(journal, self.count)
+        self.workers = Workers(config, executor, self.count, self._artifact)
         self.started_at = time.time()
         self.counters: dict[str, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -39,16 +41,32 @@ class Service:
     async def start(self) -> None:
         removed = await asyncio.to_thread(self.executor.remove_all)
         self.count("leftover_containers_removed", removed)
-        for call in self.journal.unfinished():  # held by a previous run that died
-            call.update(status="LOST", error="the agent stopped while this call was pending or running",
-                        finished_at=time.time())
-            self.journal.accept(call)
         for spec in self.journal.functions():
-            self._install_pool(spec)
+            # The runner ships with this agent: an upgrade must not keep an old one in use.
+            spec["runner_volume"] = await asyncio.to_thread(self.executor.runner_volume, spec["image"])
+            pool = self._install_pool(spec)
+            if spec["preload"] == "function" and int(spec["min_warm"]) > 0:
+                self.spawn(pool.prewarm(int(spec["min_warm"])))
+            if spec["preload"] == "runtime":
+                self.workers.stem_pool(spec).refill()
+                self.spawn(self.workers.cache_deps(spec.get("deps_volume"), spec["image"]))
+        for call in self.journal.unfinished():  # left by a previous run of this agent
+            held = self.pools.get(call["function"])
+            if call["status"] == "PENDING" and held is not None and held.spec["digest"] == call["digest"]:
+                self.spawn(self.calls.run(held, call))  # accepted, never started: run it now
+                continue
+            call.update(status="LOST", finished_at=time.time(),
+                        error="the agent stopped while this call was running; it was not run again")
+            self.journal.accept(call)
 
-    async def stop(self, remove_containers: bool = True) -> None:
+    async def stop(self, remove_containers: bool = True, drain: float = 30.0) -> None:
+        """Orderly stop: calls inside containers finish (bounded); queued async calls wait."""
+        for pool in self.pools.values():
+            pool.closed = True  # no new leases; queued callers are told below
+        await self.calls.drain(drain)
         for pool in list(self.pools.values()):
             await pool.close()
+        await self.workers.close()
         if remove_containers:
             await asyncio.to_thread(self.executor.remove_all)
         self.journal.flush()
@@ -67,11 +85,12 @@ class Service:
 
     async def op_status(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
-            "agent": __version__, "node": self.config.name, "running": self.running,
+            "agent": __version__, "node": self.config.name, "running": self.calls.running,
             "cpus": os.cpu_count() or 1, "uptime_s": round(time.time() - self.started_at, 1),
             "warm": {n: len(p.idle) for n, p in self.pools.items()},
             "containers": {n: p.size for n, p in self.pools.items()},
             "functions": {n: p.spec["digest"] for n, p in self.pools.items()},
+            "stem_cells": {k: len(s.idle) for k, s in self.workers.stems.items()},
             "calls": self.journal.counts(), "counters": dict(self.counters),
         }
 
@@ -112,6 +131,10 @@ class Service:
             self.spawn(old.close())
         if spec["preload"] == "function" and int(spec["min_warm"]) > 0:
             await pool.prewarm(int(spec["min_warm"]))
+        if spec["preload"] == "runtime":  # stem cells get code and deps as tars: make them now
+            self.workers.tars[str(digest)] = archive.pack(entries, compress=False)
+            await self.workers.cache_deps(deps_volume, image)
+            self.workers.stem_pool(spec).refill()
         return {"function": name, "digest": digest, "dependencies": deps_state, "warm": len(pool.idle)}
 
     async def op_invoke(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -123,14 +146,16 @@ class Service:
         if digest and digest != pool.spec["digest"]:
             raise AgentFailure(E_NOT_FOUND, f"node {self.config.name} runs another version of "
                                f"{pool.spec['name']}", "redeploy the function to this node")
+        is_async = bool(args.get("async"))
         call = {"id": str(args.get("call_id") or os.urandom(8).hex()), "function": pool.spec["name"],
                 "digest": pool.spec["digest"], "params": args.get("params"), "status": "PENDING",
-                "is_async": bool(args.get("async")), "accepted_at": time.time()}
-        if call["is_async"]:
+                "is_async": is_async, "retries": int(args.get("retries") or 0) if is_async else 0,
+                "accepted_at": time.time()}
+        if is_async:
             self.journal.accept(call)  # durable before we say yes
-            self.spawn(self._run(pool, call))
-            return {"call_id": call["id"], "status": "PENDING"}
-        await self._run(pool, call)
+            self.spawn(self.calls.run(pool, call))
+            return {"call_id": call["id"], "status": "PENDING", "accepted_at": call["accepted_at"]}
+        await self.calls.run(pool, call)
         return call
 
     async def op_call(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -175,16 +200,22 @@ class Service:
         wheels = sorted(archive.sha256(e.data) for e in entries if e.name.endswith(".whl"))
         key = archive.sha256("\n".join([str(image_id), command, requirements, *wheels]).encode())
         known = self.journal.deps_volume(key)
-        if known and await asyncio.to_thread(self.executor.volume_exists, known):
-            return known, "cached"
+        if known is not None:
+            exists: bool = await asyncio.to_thread(self.executor.volume_exists, known)
+            if exists:
+                return known, "cached"
         volume = f"faasctl-{self.executor.node}-deps-{key[:16]}"
         await asyncio.to_thread(self.executor.install_deps, image, code_volume, path, command, volume)
         self.journal.save_deps(key, volume)
         return volume, "installed"
 
     def _install_pool(self, spec: dict[str, Any]) -> Pool:
-        async def start() -> Worker:
-            return await self._start_worker(spec)
+        async def start() -> tuple[Worker, str]:
+            if spec["preload"] == "runtime" and not spec["network"]:
+                worker = await self.workers.from_stem(spec)
+                if worker is not None:
+                    return worker, "prewarm"
+            return await self.workers.start(spec), "cold"
 
         async def stop(worker: Worker) -> None:
             worker.channel.close()
@@ -193,68 +224,6 @@ class Service:
         pool = Pool(spec, start, stop)
         self.pools[spec["name"]] = pool
         return pool
-
-    async def _start_worker(self, spec: dict[str, Any]) -> Worker:
-        cspec = ContainerSpec(
-            image=spec["image"], path=spec["path"], code_volume=spec["code_volume"],
-            runner_volume=spec["runner_volume"], deps_volume=spec.get("deps_volume"),
-            memory_mb=int(spec["memory_mb"]), cpus=float(spec["cpus"]), pids=int(spec["pids"]),
-            network=bool(spec["network"]), labels={LABEL_FUNCTION: spec["name"], "faasctl.digest": spec["digest"][:16]},
-        )
-        cid = await asyncio.to_thread(self.executor.create, cspec)
-        try:
-            channel = await RunnerChannel.attach(cid)
-            await asyncio.to_thread(self.executor.start, cid)
-            await asyncio.wait_for(asyncio.shield(channel.ready), 60)
-            reply = await channel.request({"op": "init", "mode": spec["mode"], "path": spec["path"],
-                                           "run": spec["run"], "handler": spec["handler"]}, 60)
-            if not reply.get("ok"):
-                raise AgentFailure(E_RUNTIME, f"function {spec['name']} failed to load",
-                                   str(reply.get("error", "")).strip()[-1500:])
-        except (RunnerGone, asyncio.TimeoutError, OSError) as exc:
-            await asyncio.to_thread(self.executor.remove, cid)
-            raise AgentFailure(E_RUNTIME, f"the container of {spec['name']} did not start", str(exc)[-1500:]) from exc
-        except BaseException:
-            await asyncio.to_thread(self.executor.remove, cid)
-            raise
-        self.count("containers_started")
-        return Worker(cid, channel)
-
-    async def _run(self, pool: Pool, call: dict[str, Any]) -> None:
-        """Run one call to its end and journal it; never raises for a function failure."""
-        self.running += 1
-        try:
-            try:
-                lease = await pool.acquire()
-            except AgentFailure as exc:
-                call.update(status="ERROR", error=exc.message + (f" ({exc.hint})" if exc.hint else ""))
-                if exc.code == "busy" and not call["is_async"]:
-                    raise
-                return
-            call.update(status="RUNNING", start_kind=lease.kind, queue_ms=round(lease.queue_s * 1000, 3),
-                        start_ms=round(lease.start_s * 1000, 3))
-            t0 = time.monotonic()
-            healthy = True
-            try:
-                reply = await lease.worker.channel.request(
-                    {"op": "call", "id": call["id"], "params": call["params"]}, float(pool.spec["timeout"]))
-                call.update(status="DONE" if reply.get("ok") else "ERROR", result=reply.get("result", ""),
-                            log=reply.get("log", ""), error=reply.get("error", ""))
-            except asyncio.TimeoutError:
-                healthy = False
-                call.update(status="TIMEOUT", error=f"no result within {pool.spec['timeout']} s; container killed")
-            except RunnerGone as exc:
-                healthy = False
-                call.update(status="ERROR", error=f"the function's container died: {exc}")
-            call["run_ms"] = round((time.monotonic() - t0) * 1000, 3)
-            pool.release(lease.worker, healthy)
-        finally:
-            self.running -= 1
-            call["finished_at"] = time.time()
-            self.count(f"calls_{call['status'].lower()}")
-            if call.get("start_kind"):
-                self.count(f"starts_{call['start_kind']}")
-            self.journal.finish_later(call)
 
     def _remove_containers_of(self, name: str) -> None:
         for c in self.executor.ours(**{LABEL_FUNCTION: name}):

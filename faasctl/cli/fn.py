@@ -18,7 +18,8 @@ def deploy(
     source: Path = typer.Argument(..., help="Folder, .zip or .tar.gz with the code (and requirements.txt)."),
     runtime: str = typer.Option(..., "--runtime", "-r", help="Runtime to run it in."),
     handler: str = typer.Option("", help="Handler mode: MODULE:FUNCTION called per call in a warm process."),
-    preload: str = typer.Option(None, help="none (fresh container per call), runtime or function (kept warm)."),
+    preload: str = typer.Option(None, help="none (fresh container per call), runtime (first call takes a started "
+                                "stem cell of the runtime) or function (containers kept warm; the default)."),
     min_warm: int = typer.Option(None, help="Containers kept warm even with no traffic (preload function)."),
     max_concurrency: int = typer.Option(None, help="Most containers this function may use per node."),
     queue_limit: int = typer.Option(None, help="Calls that may wait for a container before 'busy'."),

@@ -21,6 +21,7 @@ def add(
     run: str = typer.Option("", help="Command run per call in command mode (params on stdin)."),
     handler: str = typer.Option("", help="Default MODULE:FUNCTION for handler mode."),
     base: str = typer.Option("", help="Base image for --from builds (default: the runtime's own)."),
+    stem_cells: int = typer.Option(None, help="Stem cells kept per node for functions with --preload runtime."),
     json_out: bool = typer.Option(False, "--json", help="Print the runtime as JSON."),
 ) -> None:
     """Build a runtime image on every node (--from) or register an existing image (--image)."""
@@ -31,9 +32,9 @@ def add(
     ctx = Context()
     if from_dir is not None and image is None:
         print(f"  building runtime {name} from {from_dir} on every node...", flush=True)
-        rt = runtimes.add_from_dir(ctx, name, from_dir, base=base)
+        rt = runtimes.add_from_dir(ctx, name, from_dir, base=base, stem_cells=stem_cells)
     elif image is not None and from_dir is None:
-        rt = runtimes.add_image(ctx, name, image, path, dependencies, run, handler)
+        rt = runtimes.add_image(ctx, name, image, path, dependencies, run, handler, stem_cells)
     else:
         raise InvalidInput("give exactly one of --from DIR or --image IMAGE",
                            "e.g. faasctl runtime add python --from runtimes/python")

@@ -41,14 +41,20 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="Print the whole call record as JSON."),
         is_async: bool = typer.Option(False, "--async", help="Return the call number at once."),
         node: str = typer.Option("", "--node", help="Run on this node instead of the placement policy's pick."),
+        retries: int = typer.Option(0, help="With --async: run again up to N times if the function fails (ERROR)."),
     ) -> None:
         """Call a function and print its result (exit 9 if it failed, 10 if it timed out)."""
         from ..core.context import Context
         from ..core.invoke import check_outcome
         from ..core.invoke import invoke as do_invoke
+        from ..errors import InvalidInput
 
+        if retries and not is_async:
+            raise InvalidInput("--retries works with --async calls only", "add --async, then `faasctl call wait N`")
+        if not 0 <= retries <= 10:
+            raise InvalidInput(f"--retries {retries} is outside 0..10")
         params = parse_params(list(param or []), data)
-        record = do_invoke(Context(), name, params, is_async=is_async, node=node)
+        record = do_invoke(Context(), name, params, is_async=is_async, node=node, retries=retries)
         if json_out:
             import json
 

@@ -33,9 +33,6 @@ def check_policy(policy: dict[str, Any]) -> dict[str, Any]:
         if key == "preload":
             if value not in PRELOADS:
                 raise InvalidInput(f"preload {value!r} is not one of {', '.join(PRELOADS)}")
-            if value == "runtime":
-                raise InvalidInput("preload 'runtime' (stem cells) is not available yet",
-                                   "use --preload function --min-warm 1 to have a warm container before the first call")
         elif key == "network":
             value = bool(value)
         elif key in POLICY_LIMITS:
@@ -89,6 +86,8 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
     args = {"function": name, "digest": art.digest, "mode": "handler" if handler else "command",
             "handler": handler, "runtime": {k: rt[k] for k in ("image", "path", "dependencies", "run", "handler")},
             **merged}
+    if rt.get("stem_cells") is not None:
+        args["stem_cells"] = rt["stem_cells"]
     results = {}
     for node in targets:
         runtimes.ensure_on_node(ctx, rt, node)

@@ -13,7 +13,7 @@ import os
 import time
 from typing import Any
 
-from ..errors import CallTimedOut, FaasctlError, FunctionFailed, NodeUnreachable, NotDelivered, NotFound
+from ..errors import CallTimedOut, FaasctlError, FunctionFailed, InvalidInput, NodeUnreachable, NotDelivered, NotFound
 from ..state import fastpath
 from . import placement
 from .context import Context
@@ -21,8 +21,18 @@ from .context import Context
 CONNECT_TIMEOUT = 2.0
 
 
+def check_params(params: Any) -> Any:
+    """Refuse what JSON cannot carry (NaN, lone surrogates) before a call is recorded."""
+    try:
+        json.dumps(params, allow_nan=False, ensure_ascii=False).encode()
+    except (ValueError, TypeError) as exc:  # UnicodeEncodeError is a ValueError
+        raise InvalidInput(f"params are not valid JSON: {exc}", 'send a JSON value such as {"roll": "4d6"}') from exc
+    return params
+
+
 def invoke(ctx: Context, name: str, params: Any, *, is_async: bool = False, node: str = "",
-           raise_on_failure: bool = False) -> dict[str, Any]:
+           retries: int = 0, raise_on_failure: bool = False) -> dict[str, Any]:
+    check_params(params)
     conn = ctx.fast
     target = fastpath.target(conn, name)
     fn, identity = target["function"], target["identity"]
@@ -31,7 +41,8 @@ def invoke(ctx: Context, name: str, params: Any, *, is_async: bool = False, node
     timeout = float(policy.get("timeout", 30.0))
     uid = os.urandom(12).hex()
     call_num = fastpath.insert_call(conn, uid, fn, params, is_async)
-    args = {"call_id": uid, "function": name, "digest": fn["digest"], "params": params, "async": is_async}
+    args = {"call_id": uid, "function": name, "digest": fn["digest"], "params": params, "async": is_async,
+            "retries": retries}
     reply, chosen = None, None
     for cand in candidates:
         try:
@@ -53,9 +64,10 @@ def invoke(ctx: Context, name: str, params: Any, *, is_async: bool = False, node
         raise NodeUnreachable(f"no node holding {name} answered ({names})", "check them with `faasctl node list`")
     values = {"node": chosen["name"], **{k: reply[k] for k in fastpath.CALL_RESULT_FIELDS if k in reply}}
     fastpath.update_call(conn, call_num, values)
-    record = call_view({"call_num": call_num, "func_name": name, "params": params, "is_async": is_async,
-                        "version": fn["version"], "status": "PENDING", "created_at": reply.get("accepted_at"),
-                        **values})
+    # params go in as stored (JSON text), so a string param is not mistaken for stored JSON
+    record = call_view({"call_num": call_num, "func_name": name, "params": json.dumps(params),
+                        "is_async": is_async, "version": fn["version"], "status": "PENDING",
+                        "created_at": reply.get("accepted_at"), **values})
     if raise_on_failure:
         check_outcome(record)
     return record

@@ -6,6 +6,7 @@ archive and built by each node's agent, so nodes need no registry.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,8 @@ def all_runtimes(ctx: Context) -> list[dict[str, Any]]:
         return [runtime_dict(r) for r in s.exec(select(Runtime).order_by(Runtime.name))]
 
 
-def add_from_dir(ctx: Context, name: str, folder: Path, base: str = "") -> dict[str, Any]:
+def add_from_dir(ctx: Context, name: str, folder: Path, base: str = "",
+                 stem_cells: int | None = None) -> dict[str, Any]:
     check_name(name, "runtime")
     definition = folder / "runtime.toml"
     if not (folder / "Dockerfile").is_file() or not definition.is_file():
@@ -54,21 +56,40 @@ def add_from_dir(ctx: Context, name: str, folder: Path, base: str = "") -> dict[
     rt = Runtime(name=name, image=f"faasctl/rt-{name}:{art.digest[:12]}", path=spec.get("path", "/ws"),
                  dependencies=spec.get("dependencies", ""), run=spec.get("run", ""), handler=spec.get("handler", ""),
                  source_digest=art.digest, base=base or build.get("base", ""),
-                 offline_base=build.get("offline_base", ""))
+                 offline_base=build.get("offline_base", ""), stem_cells=_stems(stem_cells))
     return _register(ctx, rt)
 
 
+def _stems(count: int | None) -> int | None:
+    if count is not None and not 0 <= count <= 32:
+        raise InvalidInput(f"--stem-cells {count} is outside 0..32")
+    return count
+
+
+# Docker's reference grammar (distribution/reference), checked here so that a bad
+# reference is a clear 400 from us rather than a Docker error relayed from every node.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = r"(?:(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::[0-9]+)?/|[A-Za-z0-9-]+:[0-9]+/)?"
+IMAGE_RE = re.compile(rf"{_DOMAIN}{_COMPONENT}(?:/{_COMPONENT})*(?::\w[\w.-]{{0,127}})?(?:@[a-z0-9]+:[0-9a-f]{{32,}})?",
+                      re.ASCII)
+
+
+def valid_image(image: str) -> bool:
+    return len(image) <= 255 and IMAGE_RE.fullmatch(image) is not None
+
+
 def add_image(ctx: Context, name: str, image: str, path: str = "/ws", dependencies: str = "", run: str = "",
-              handler: str = "") -> dict[str, Any]:
+              handler: str = "", stem_cells: int | None = None) -> dict[str, Any]:
     check_name(name, "runtime")
-    if not image or any(c.isspace() for c in image):
-        raise InvalidInput(f"{image!r} is not an image reference", "give an image like python:3.12-slim")
+    if not valid_image(image):
+        raise InvalidInput(f"{image!r} is not an image reference",
+                           "give an image like python:3.12-slim or registry.example:5000/team/img:tag (lowercase)")
     if not path.startswith("/"):
         raise InvalidInput(f"path {path!r} must be absolute", "use a folder inside the container such as /ws")
     if not run and not handler:
         raise InvalidInput("a runtime needs a run command or a handler", "add --run 'python3 test.py'")
     return _register(ctx, Runtime(name=name, image=image, path=path, dependencies=dependencies, run=run,
-                                  handler=handler))
+                                  handler=handler, stem_cells=_stems(stem_cells)))
 
 
 def _register(ctx: Context, rt: Runtime) -> dict[str, Any]:

@@ -36,6 +36,7 @@ class Runtime(SQLModel, table=True):
     dependencies: str = ""
     run: str = ""
     handler: str = ""
+    stem_cells: int | None = None  # stem cells per node for preload "runtime"; None: node default
     source_digest: str = ""  # packed build context, when built from a folder
     base: str = ""
     offline_base: str = ""

@@ -21,11 +21,11 @@ def make_pool(**spec: Any) -> tuple[Pool, list[Worker], list[Worker]]:
             "min_warm": 0}
     base.update(spec)
 
-    async def start() -> Worker:
+    async def start() -> tuple[Worker, str]:
         await asyncio.sleep(0)
         w = Worker(f"c{len(started)}", FakeChannel())  # type: ignore[arg-type]
         started.append(w)
-        return w
+        return w, "cold"
 
     async def stop(w: Worker) -> None:
         stopped.append(w)

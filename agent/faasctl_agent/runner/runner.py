@@ -6,10 +6,13 @@ agent over the container's stdin and stdout, one call at a time, and stays up be
 calls: that is what makes a warm call cost a pipe round trip instead of a container.
 
 Messages in:  {"op": "init", "mode": "handler"|"command", "path", "handler", "run"}
+              (a stem cell's init also carries "code"/"deps": base64 tars unpacked as
+              root, root-owned, before the runner drops to "user" for good)
               {"op": "call", "id", "params"}
 Messages out: {"op": "ready"} once, then one reply per message in.
 """
 
+import base64
 import io
 import json
 import os
@@ -59,18 +62,35 @@ class Runner:
         self.out.flush()
 
     def init(self, msg):
+        if os.getuid() == 0:
+            self._unpack_and_drop(msg)
         self.mode = msg.get("mode", "command")
         self.path = msg.get("path") or "."
         self.run = msg.get("run") or ""
         os.chdir(self.path)
+        import importlib
+
+        importlib.invalidate_caches()  # a stem cell's code and deps arrived after start
         if self.mode == "handler":
             module_name, _, attr = (msg.get("handler") or "main:handle").partition(":")
             sys.path.insert(0, self.path)
-            import importlib
-
             module = importlib.import_module(module_name)
             self.fn = getattr(module, attr or "handle")
         return {"ok": True}
+
+    def _unpack_and_drop(self, msg):
+        """Stem cell: place code and deps (root-owned, so read-only to the function), then
+        become the unprivileged user; from here on no capability is left."""
+        import tarfile
+
+        for key, target in (("code", msg.get("path") or "."), ("deps", "/deps")):
+            if msg.get(key):
+                with tarfile.open(fileobj=io.BytesIO(base64.b64decode(msg[key]))) as tf:
+                    tf.extractall(target)  # the agent checked and normalised these entries
+        uid, _, gid = str(msg.get("user") or "65534:65534").partition(":")
+        os.setgroups([])
+        os.setgid(int(gid or uid))
+        os.setuid(int(uid))
 
     def call(self, msg):
         params = msg.get("params")

@@ -1,0 +1,126 @@
+"""Starting function containers: cold, or by specialising a stem cell.
+
+Split from the service because it is the one part that turns a function's spec into a
+running, initialised runner; the service decides when, this module decides how.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Callable
+from typing import Any
+
+from . import archive
+from .channel import RunnerChannel, RunnerGone
+from .config import AgentConfig
+from .executor import FUNCTION_USER, LABEL_FUNCTION, ContainerSpec, Executor
+from .pool import Worker
+from .protocol import E_RUNTIME, AgentFailure
+from .stems import StemPool
+
+
+class Workers:
+    def __init__(self, config: AgentConfig, executor: Executor, count: Callable[..., None],
+                 artifact: Callable[[str], bytes]) -> None:
+        self.config = config
+        self.executor = executor
+        self.count = count
+        self.artifact = artifact
+        self.stems: dict[str, StemPool] = {}
+        self.tars: dict[str, bytes] = {}  # code (by digest) and deps (by volume) for stem cells
+
+    async def cache_deps(self, volume: str | None, image: str) -> None:
+        if volume and volume not in self.tars:
+            self.tars[volume] = await asyncio.to_thread(self.executor.export_volume, volume, image)
+
+    async def close(self) -> None:
+        for stems in self.stems.values():
+            await stems.close()
+
+    def stem_pool(self, spec: dict[str, Any]) -> StemPool:
+        key = f"{spec['image']}|{spec['path']}"
+        if key not in self.stems:
+            d = self.config.defaults
+            stem_spec = ContainerSpec(image=spec["image"], path=spec["path"], code_volume=None,
+                                      runner_volume=spec["runner_volume"], memory_mb=int(d["memory_mb"]),
+                                      cpus=float(d["cpus"]), pids=int(d["pids"]), labels={"faasctl.role": "stem"})
+
+            async def start() -> Worker:
+                return await self.start(None, stem_spec)
+
+            async def stop(worker: Worker) -> None:
+                worker.channel.close()
+                await asyncio.to_thread(self.executor.remove, worker.cid)
+
+            self.stems[key] = StemPool(key, int(spec.get("stem_cells", d["stem_cells"])), start, stop)
+        return self.stems[key]
+
+    async def from_stem(self, spec: dict[str, Any]) -> Worker | None:
+        """Specialise a ready stem cell for this function, or None to start cold."""
+        worker = self.stem_pool(spec).take()
+        if worker is None:
+            return None
+        try:
+            code = self.tars.get(spec["digest"])
+            if code is None:
+                code = archive.pack(archive.read_entries(self.artifact(spec["digest"])), compress=False)
+                self.tars[spec["digest"]] = code
+            deps = None
+            if spec.get("deps_volume"):
+                deps = self.tars.get(spec["deps_volume"])
+                if deps is None:
+                    deps = await asyncio.to_thread(self.executor.export_volume, spec["deps_volume"], spec["image"])
+                    self.tars[spec["deps_volume"]] = deps
+            d = self.config.defaults
+            limits = (int(spec["memory_mb"]), float(spec["cpus"]), int(spec["pids"]))
+            if limits != (int(d["memory_mb"]), float(d["cpus"]), int(d["pids"])):
+                await asyncio.to_thread(self.executor.update_limits, worker.cid, *limits)
+            await self.init_runner(worker.channel, spec, {
+                "code": base64.b64encode(code).decode(), "user": FUNCTION_USER,
+                **({"deps": base64.b64encode(deps).decode()} if deps else {})})
+        except Exception as exc:  # a broken stem cell costs a cold start, not the call
+            self.count("stem_failures")
+            worker.channel.close()
+            await asyncio.to_thread(self.executor.remove, worker.cid)
+            if isinstance(exc, AgentFailure) and "failed to load" in exc.message:
+                raise
+            return None
+        self.count("stems_used")
+        return worker
+
+    async def init_runner(self, channel: RunnerChannel, spec: dict[str, Any],
+                           extra: dict[str, Any] | None = None) -> None:
+        reply = await channel.request({"op": "init", "mode": spec["mode"], "path": spec["path"],
+                                       "run": spec["run"], "handler": spec["handler"], **(extra or {})}, 60)
+        if not reply.get("ok"):
+            raise AgentFailure(E_RUNTIME, f"function {spec['name']} failed to load",
+                               str(reply.get("error", "")).strip()[-1500:])
+
+    async def start(self, spec: dict[str, Any] | None, cspec: ContainerSpec | None = None) -> Worker:
+        """Create, attach and start a container; initialise its runner unless it is a stem cell."""
+        if cspec is None:
+            assert spec is not None
+            cspec = ContainerSpec(
+                image=spec["image"], path=spec["path"], code_volume=spec["code_volume"],
+                runner_volume=spec["runner_volume"], deps_volume=spec.get("deps_volume"),
+                memory_mb=int(spec["memory_mb"]), cpus=float(spec["cpus"]), pids=int(spec["pids"]),
+                network=bool(spec["network"]),
+                labels={LABEL_FUNCTION: spec["name"], "faasctl.digest": spec["digest"][:16]},
+            )
+        cid = await asyncio.to_thread(self.executor.create, cspec)
+        try:
+            channel = await RunnerChannel.attach(cid)
+            await asyncio.to_thread(self.executor.start, cid)
+            await asyncio.wait_for(asyncio.shield(channel.ready), 60)
+            if spec is not None:
+                await self.init_runner(channel, spec)
+        except (RunnerGone, asyncio.TimeoutError, OSError) as exc:
+            await asyncio.to_thread(self.executor.remove, cid)
+            what = spec["name"] if spec else "a stem cell"
+            raise AgentFailure(E_RUNTIME, f"the container of {what} did not start", str(exc)[-1500:]) from exc
+        except BaseException:
+            await asyncio.to_thread(self.executor.remove, cid)
+            raise
+        self.count("containers_started")
+        return Worker(cid, channel)
