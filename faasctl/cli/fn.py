@@ -60,13 +60,15 @@ def list_(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     from ..core import functions
     from ..core.context import Context
 
-    rows = functions.all_functions(Context())
+    rows = functions.all_functions(Context(), live=True)
     if json_out:
         emit_json(rows)
         return
-    table(["name", "runtime", "ver", "mode", "preload", "nodes", "calls", "errors", "p50 ms", "p99 ms"],
+    table(["name", "runtime", "ver", "mode", "preload", "placement", "warm per node", "calls", "errors", "p50 ms",
+           "p99 ms"],
           [[r["name"], r["runtime_name"], r["version"], r["mode"], r["policy"].get("preload", "default"),
-            ",".join(r["nodes"]), r["calls"], r["errors"], ms(r["p50_ms"]), ms(r["p99_ms"])] for r in rows],
+            r["placement"], ",".join(f"{n}:{w}" for n, w in r["warm"].items()), r["calls"], r["errors"],
+            ms(r["p50_ms"]), ms(r["p99_ms"])] for r in rows],
           empty="no functions yet; deploy one with: faasctl fn deploy NAME PATH --runtime R")
 
 

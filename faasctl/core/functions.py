@@ -117,8 +117,9 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
     return data
 
 
-def all_functions(ctx: Context) -> list[dict[str, Any]]:
-    """Each function with its call counts and latency percentiles from the state."""
+def all_functions(ctx: Context, live: bool = False) -> list[dict[str, Any]]:
+    """Each function with its call counts and latency percentiles from the state, and with
+    `live`, its warm containers per node as the agents report them now."""
     with transaction(ctx.engine) as s:
         rows = [function_dict(f) for f in s.exec(select(Function).order_by(Function.name))]
         for row in rows:
@@ -133,6 +134,10 @@ def all_functions(ctx: Context) -> list[dict[str, Any]]:
             row["p99_ms"] = _percentile(times, 0.99)
             held = s.exec(select(Deployment).where(Deployment.function_name == row["name"]))
             row["nodes"] = [d.node_name for d in held]
+    if live:
+        warm = {n["name"]: nodes.status(ctx, n).get("warm", {}) for n in nodes.all_nodes(ctx)}
+        for row in rows:
+            row["warm"] = {node: warm.get(node, {}).get(row["name"], 0) for node in row["nodes"]}
     return rows
 
 

@@ -185,3 +185,32 @@ def test_node_list_shows_agent(platform: Platform) -> None:
     assert [n["name"] for n in nodes] == ["local"]
     assert nodes[0]["status"]["up"] is True
     assert subprocess.run([*FAASCTL, "--help"], capture_output=True, text=True).returncode == 0
+
+
+def test_same_requirements_install_once_per_node(platform: Platform, tmp_path: Path) -> None:
+    platform.cli("fn", "deploy", "sizes", "examples/sizes", "--runtime", "python", "--handler", "main:handle")
+    copy = tmp_path / "sizes-copy"
+    copy.mkdir()
+    for item in ("requirements.txt", "main.py"):
+        (copy / item).write_bytes((REPO / "examples/sizes" / item).read_bytes())
+    (copy / "wheels").mkdir()
+    for wheel in (REPO / "examples/sizes/wheels").iterdir():
+        (copy / "wheels" / wheel.name).write_bytes(wheel.read_bytes())
+    (copy / "main.py").write_text((copy / "main.py").read_text() + "\n# a different function, same requirements\n")
+    out = platform.cli("fn", "deploy", "sizes-copy", str(copy), "--runtime", "python", "--handler", "main:handle")
+    assert "deps cached" in out.stdout
+    assert json.loads(invoke_json(platform, "sizes-copy", "-p", "bytes=0")["result"])["human"] == "0 Bytes"
+
+
+def test_agent_health_and_metrics_on_loopback(platform: Platform) -> None:
+    import urllib.request
+
+    node = json.loads(platform.cli("node", "list", "--json").stdout)[0]
+    base = f"http://127.0.0.1:{node['http_port']}"
+    with urllib.request.urlopen(f"{base}/healthz", timeout=5) as resp:
+        assert json.loads(resp.read())["ok"] is True
+    platform.cli("fn", "deploy", "dice", "examples/dice", "--runtime", "python")
+    invoke_json(platform, "dice")
+    with urllib.request.urlopen(f"{base}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    assert "faasctl_agent_calls_done_total" in text and 'faasctl_agent_containers{function="dice"}' in text

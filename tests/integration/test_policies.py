@@ -62,6 +62,8 @@ def test_preload_none_leaves_no_container(platform: Platform, tmp_path: Path, do
 def test_preload_function_is_warm_before_first_call(platform: Platform, tmp_path: Path, docker: Any) -> None:
     deploy(platform, tmp_path, "hot", TRIVIAL, "--preload", "function", "--min-warm", "2")
     assert len([c for c in containers(docker, "hot") if c["State"] == "running"]) == 2
+    listed = {f["name"]: f for f in json.loads(platform.cli("fn", "list", "--json").stdout)}
+    assert listed["hot"]["warm"] == {"local": 2} and listed["hot"]["policy"]["min_warm"] == 2
     assert invoke(platform, "hot")["startKind"] == "warm"
 
 
