@@ -65,7 +65,8 @@ make_venv() {
   say "creating virtualenv $VENV with faasctl and faasctl-agent"
   [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -e ./agent -e ".[dev]"
+  # compat editable mode: a plain path entry, no import-hook finder to load at every start
+  "$VENV/bin/pip" install -q --config-settings editable_mode=compat -e ./agent -e ".[dev]"
   echo "$want" >"$stamp"
 }
 
