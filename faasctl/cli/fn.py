@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import List
 
@@ -43,7 +44,7 @@ def deploy(
     policy = {"preload": preload, "min_warm": min_warm, "max_concurrency": max_concurrency,
               "queue_limit": queue_limit, "idle_timeout": idle_timeout, "timeout": timeout, "memory_mb": memory,
               "cpus": cpus, "pids": pids, "network": network}
-    print(f"  deploying {name} from {source}...", flush=True)
+    print(f"  deploying {name} from {source}...", file=sys.stderr, flush=True)
     data = functions.deploy(Context(), name, source, runtime, handler=handler, policy=policy,
                             placement_policy=placement, pinned=list(pin) if pin else None)
     if json_out:

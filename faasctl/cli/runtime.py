@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -31,7 +32,7 @@ def add(
 
     ctx = Context()
     if from_dir is not None and image is None:
-        print(f"  building runtime {name} from {from_dir} on every node...", flush=True)
+        print(f"  building runtime {name} from {from_dir} on every node...", file=sys.stderr, flush=True)
         rt = runtimes.add_from_dir(ctx, name, from_dir, base=base, stem_cells=stem_cells)
     elif image is not None and from_dir is None:
         rt = runtimes.add_image(ctx, name, image, path, dependencies, run, handler, stem_cells)

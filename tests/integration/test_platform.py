@@ -214,3 +214,39 @@ def test_agent_health_and_metrics_on_loopback(platform: Platform) -> None:
     with urllib.request.urlopen(f"{base}/metrics", timeout=5) as resp:
         text = resp.read().decode()
     assert "faasctl_agent_calls_done_total" in text and 'faasctl_agent_containers{function="dice"}' in text
+
+
+def test_seed_style_runtime_from_an_image(platform: Platform) -> None:
+    image = json.loads(platform.cli("runtime", "list", "--json").stdout)[0]["image"]
+    platform.cli("runtime", "add", "pythonruntime", "--image", image, "--path", "/ws", "--dependencies",
+                 "pip3 install -r requirements.txt", "--run", "python3 test.py")
+    listed = {r["name"]: r for r in json.loads(platform.cli("runtime", "list", "--json").stdout)}
+    assert listed["pythonruntime"]["run"] == "python3 test.py" and listed["pythonruntime"]["image"] == image
+    platform.cli("fn", "deploy", "dice-seed", "examples/dice", "--runtime", "pythonruntime")
+    assert len(json.loads(platform.cli("invoke", "dice-seed", "-p", "roll=3d6").stdout)) == 3
+    missing = platform.cli("runtime", "add", "ghost", "--image", "faasctl/no-such-image:1", "--run", "x",
+                           check=False)
+    assert missing.returncode == 3 and "cannot be pulled" in missing.stderr
+
+
+def test_deploy_zip_and_tar_gz_archives_then_remove(platform: Platform, tmp_path: Path, docker) -> None:
+    import tarfile
+    import zipfile
+
+    src = REPO / "examples" / "dice"
+    zipped, tarred = tmp_path / "dice.zip", tmp_path / "dice.tar.gz"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        for f in src.iterdir():
+            zf.write(f, f"dice/{f.name}")  # wrapped in one top folder: stripped
+    with tarfile.open(tarred, "w:gz") as tf:
+        for f in src.iterdir():
+            tf.add(f, f.name)
+    first = json.loads(platform.cli("fn", "deploy", "dz", str(zipped), "--runtime", "python", "--json").stdout)
+    second = json.loads(platform.cli("fn", "deploy", "dz", str(tarred), "--runtime", "python", "--json").stdout)
+    assert first["digest"] == second["digest"] and second["changed"] is False and second["version"] == 1
+    assert json.loads(platform.cli("invoke", "dz", input='{"roll": "2d4"}').stdout)[0] in range(1, 5)
+    platform.cli("fn", "rm", "dz")
+    assert "dz" not in platform.cli("fn", "list").stdout
+    assert docker.api.containers(all=True, filters={"label": "faasctl.function=dz"}) == []
+    gone = platform.cli("invoke", "dz", check=False)
+    assert gone.returncode == 3
