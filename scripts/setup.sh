@@ -16,6 +16,7 @@ install_packages() {
   command -v dockerd >/dev/null || missing+=(docker.io)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   command -v rsync >/dev/null || missing+=(rsync)
+  command -v curl >/dev/null || missing+=(curl)
   [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
   command -v ssh >/dev/null || missing+=(openssh-client)
   command -v ip >/dev/null || missing+=(iproute2)
@@ -73,5 +74,6 @@ make_venv() {
 install_packages
 start_docker
 build_base_image
+bash scripts/node-image.sh  # the SSH node image the e2e tests start (tests/e2e)
 make_venv
 say "set-up done"

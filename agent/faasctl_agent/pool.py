@@ -64,6 +64,7 @@ class Pool:
             self.busy += 1
             return Lease(self.idle.pop(), "warm", 0.0, 0.0)
         if self.size < self.max_concurrency:
+            self.size += 1  # reserved before any await: the cap holds however calls interleave
             return await self._cold(t0)
         if len(self.waiters) >= int(self.spec["queue_limit"]):
             raise AgentFailure(E_BUSY, f"function {self.spec['name']} is busy: {self.max_concurrency} calls "
@@ -76,7 +77,7 @@ class Pool:
         return lease
 
     async def _cold(self, t0: float) -> Lease:
-        self.size += 1
+        """Start a worker in a slot the caller already reserved (size counted)."""
         self.busy += 1
         try:
             worker, kind = await self._start()
@@ -104,9 +105,17 @@ class Pool:
         self.idle.append(worker)
 
     def _discard(self, worker: Worker) -> None:
-        self.size -= 1
-        asyncio.ensure_future(self._stop(worker))
-        self._wake_waiters()
+        """Remove a worker; its slot stays taken until the container is really gone, so
+        the cap holds even while Docker is still removing it."""
+
+        async def stop_then_free() -> None:
+            try:
+                await self._stop(worker)
+            finally:
+                self.size -= 1
+                self._wake_waiters()
+
+        asyncio.ensure_future(stop_then_free())
 
     def _wake_waiters(self) -> None:
         """A slot freed up with callers waiting: start a container for the first."""
@@ -114,6 +123,7 @@ class Pool:
             fut = self.waiters.popleft()
             if fut.done():
                 continue
+            self.size += 1  # reserve now, not when the task runs, or two waiters could share a slot
             asyncio.ensure_future(self._cold_for(fut))
 
     async def _cold_for(self, fut: asyncio.Future[Lease]) -> None:

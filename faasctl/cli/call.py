@@ -25,11 +25,11 @@ def list_(
     limit: int = typer.Option(50, help="How many, newest first."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Recent calls, newest first."""
+    """Recent calls, newest first (unfinished ones are first brought up to date from their nodes)."""
     from ..core import calls
     from ..core.context import Context
 
-    rows = calls.list_calls(Context(), function, status, limit)
+    rows = calls.list_calls(Context(), function, status, limit, refresh=20)
     if json_out:
         emit_json(rows)
         return

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from .. import __version__
-from . import call, fn, node, runtime, top
+from . import call, fn, node, runtime, serve, top
 
 app = typer.Typer(
     name="faasctl",
@@ -28,6 +28,7 @@ app.add_typer(runtime.app, name="runtime")
 app.add_typer(fn.app, name="fn")
 app.add_typer(call.app, name="call")
 top.register(app)
+serve.register(app)
 
 
 def _version(value: bool) -> None:

@@ -20,7 +20,11 @@ def _row(call: Call) -> dict[str, Any]:
     return call_view(call.model_dump())
 
 
-def list_calls(ctx: Context, function: str = "", status: str = "", limit: int = 50) -> list[dict[str, Any]]:
+def list_calls(ctx: Context, function: str = "", status: str = "", limit: int | None = 50,
+               refresh: int = 0) -> list[dict[str, Any]]:
+    """Newest first; `limit=None` for all. `refresh=N` first updates up to N unfinished calls."""
+    if refresh:
+        refresh_unfinished(ctx, function, refresh)
     with transaction(ctx.engine) as s:
         query = select(Call).order_by(Call.call_num.desc()).limit(limit)  # type: ignore[union-attr]
         if function:
@@ -28,6 +32,28 @@ def list_calls(ctx: Context, function: str = "", status: str = "", limit: int = 
         if status:
             query = query.where(Call.status == status.upper())
         return [_row(c) for c in s.exec(query)]
+
+
+def refresh_unfinished(ctx: Context, function: str = "", budget: int = 20) -> None:
+    """Bring the newest unfinished calls up to date from their agents (the API's listings
+    show async calls nobody polled). A node that fails a hello is not asked again."""
+    with transaction(ctx.engine) as s:
+        query = select(Call.call_num, Call.node).where(Call.status.not_in(FINAL), Call.node != "")  # type: ignore[attr-defined]
+        if function:
+            query = query.where(Call.func_name == function)
+        pending = list(s.exec(query.order_by(Call.call_num.desc()).limit(budget)))  # type: ignore[union-attr]
+        names = {node for _, node in pending}
+        held = {n.name: n.model_dump() for n in s.exec(select(Node).where(Node.name.in_(names)))}  # type: ignore[attr-defined]
+    alive: dict[str, bool] = {}
+    for call_num, node_name in pending:
+        if node_name in held and node_name not in alive:
+            try:
+                ctx.client(held[node_name]).request("hello", timeout=2.0)
+                alive[node_name] = True
+            except FaasctlError:
+                alive[node_name] = False
+        if alive.get(node_name):
+            get(ctx, int(call_num or 0))
 
 
 def get(ctx: Context, call_num: int, refresh: bool = True) -> dict[str, Any]:

@@ -160,3 +160,12 @@ def remove(ctx: Context, name: str) -> None:
         fn = s.get(Function, name)
         if fn is not None:
             s.delete(fn)
+
+
+def set_policy(ctx: Context, name: str, policy: dict[str, Any] | None = None, placement_policy: str = "",
+               pinned: list[str] | None = None) -> dict[str, Any]:
+    """Change a function's policy without its source: redeploy its cached archive (the
+    same digest, so nothing is sent again) with the new options merged in."""
+    fn = get(ctx, name)
+    return deploy(ctx, name, artifacts.cached(ctx, fn["digest"]), fn["runtime_name"], handler=fn["handler"],
+                  policy=policy, placement_policy=placement_policy, pinned=pinned)

@@ -29,11 +29,6 @@ def deploy(platform: Platform, tmp_path: Path, name: str, body: str, *opts: str)
     platform.cli("fn", "deploy", name, str(src), "--runtime", "python", "--handler", "main:handle", *opts)
 
 
-def containers(docker: Any, fn: str) -> list[dict[str, Any]]:
-    """One listing call (no per-container inspect), so containers vanishing mid-way are fine."""
-    return list(docker.api.containers(all=True, filters={"label": f"faasctl.function={fn}"}))
-
-
 def wait_until(check: Any, seconds: float = 20.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -55,13 +50,13 @@ def agent_home(platform: Platform) -> Path:
 def test_preload_none_leaves_no_container(platform: Platform, tmp_path: Path, docker: Any) -> None:
     deploy(platform, tmp_path, "once", TRIVIAL, "--preload", "none")
     assert invoke(platform, "once")["startKind"] == "cold"
-    assert wait_until(lambda: containers(docker, "once") == [])
+    assert wait_until(lambda: platform.containers(docker, "once") == [])
     assert invoke(platform, "once")["startKind"] == "cold"
 
 
 def test_preload_function_is_warm_before_first_call(platform: Platform, tmp_path: Path, docker: Any) -> None:
     deploy(platform, tmp_path, "hot", TRIVIAL, "--preload", "function", "--min-warm", "2")
-    assert len([c for c in containers(docker, "hot") if c["State"] == "running"]) == 2
+    assert len([c for c in platform.containers(docker, "hot") if c["State"] == "running"]) == 2
     listed = {f["name"]: f for f in json.loads(platform.cli("fn", "list", "--json").stdout)}
     assert listed["hot"]["warm"] == {"local": 2} and listed["hot"]["policy"]["min_warm"] == 2
     assert invoke(platform, "hot")["startKind"] == "warm"
@@ -84,8 +79,8 @@ def test_preload_runtime_first_call_from_stem_cell(platform: Platform, tmp_path:
 def test_idle_timeout_removes_containers(platform: Platform, tmp_path: Path, docker: Any) -> None:
     deploy(platform, tmp_path, "brief", TRIVIAL, "--idle-timeout", "1")
     assert invoke(platform, "brief")["status"] == "DONE"
-    assert containers(docker, "brief")
-    assert wait_until(lambda: containers(docker, "brief") == [], 15)
+    assert platform.containers(docker, "brief")
+    assert wait_until(lambda: platform.containers(docker, "brief") == [], 15)
 
 
 def test_max_concurrency_holds_under_burst_and_overflow_is_busy(platform: Platform, tmp_path: Path,
@@ -101,7 +96,7 @@ def test_max_concurrency_holds_under_burst_and_overflow_is_busy(platform: Platfo
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, len(containers(docker, "capped")))
+            peak = max(peak, len(platform.containers(docker, "capped")))
             time.sleep(0.02)
 
     def call() -> None:
@@ -156,7 +151,7 @@ def test_sigkill_during_call_is_lost_and_not_run_again(platform: Platform, tmp_p
     call = json.loads(platform.cli("call", "get", num, "--json").stdout)
     assert "not run again" in call["error"]
     time.sleep(1)
-    assert containers(docker, "doomed") == [], "the lost call was started again"
+    assert platform.containers(docker, "doomed") == [], "the lost call was started again"
 
 
 def test_retries_rerun_a_failing_async_call(platform: Platform, tmp_path: Path) -> None:

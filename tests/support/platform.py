@@ -6,6 +6,7 @@ functions with names of their own so they do not see each other's state.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -33,6 +34,16 @@ class Platform:
         if check and proc.returncode != 0:
             raise AssertionError(f"faasctl {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
         return proc
+
+    def scope(self, node: str = "local") -> str:
+        """The agent's unique label scope: filters containers to this test platform's own."""
+        config = json.loads((self.home / "nodes" / node / "agent.json").read_text())
+        return str(config.get("instance") or node)
+
+    def containers(self, docker: Any, function: str, node: str = "local") -> list[dict[str, Any]]:
+        """This platform's containers of one function (one listing call, no inspect races)."""
+        labels = [f"faasctl.function={function}", f"faasctl.node={self.scope(node)}"]
+        return list(docker.api.containers(all=True, filters={"label": labels}))
 
     def context(self) -> Any:
         from faasctl.config import Settings

@@ -72,3 +72,24 @@ def test_reap_keeps_min_warm() -> None:
         assert len(pool.idle) == 1 and len(stopped) == 1
 
     asyncio.run(scenario())
+
+
+def test_freed_slot_goes_to_one_waiter_only() -> None:
+    async def scenario() -> None:
+        pool, started, _ = make_pool(preload="none", max_concurrency=2, queue_limit=4)
+        a, b = await pool.acquire(), await pool.acquire()
+        waiters = [asyncio.ensure_future(pool.acquire()) for _ in range(3)]
+        await asyncio.sleep(0)
+        pool.release(a.worker, healthy=True)  # one slot frees after removal
+        for _ in range(5):
+            await asyncio.sleep(0)
+            assert pool.size <= 2
+        assert sum(w.done() for w in waiters) == 1 and len(started) == 3
+        pool.release(b.worker, healthy=True)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert pool.size <= 2 and sum(w.done() for w in waiters) == 2
+        for w in waiters:
+            w.cancel()
+
+    asyncio.run(scenario())

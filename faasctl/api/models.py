@@ -1,0 +1,178 @@
+"""Typed request and response bodies of the API; they are what /openapi.json documents.
+
+Response models list the fields the core returns, so a change in the core that drops
+or renames one fails schemathesis' conformance check instead of silently changing
+what clients see. Field names follow the seed (camelCase) where the seed named them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CallStatus = Literal["PENDING", "RUNNING", "DONE", "ERROR", "TIMEOUT", "LOST"]
+Preload = Literal["none", "runtime", "function"]
+Placement = Literal["round-robin", "random", "least-loaded", "warm-first", "pinned"]
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx: what went wrong and what to do about it."""
+
+    error: str
+    hint: str = ""
+    detail: list[Any] | None = None
+
+
+# -- the seed's objects ------------------------------------------------------------
+
+
+class SeedRuntime(BaseModel):
+    """The seed's runtime object; unknown extra fields are ignored, as the seed did."""
+
+    image: str = Field(min_length=1, max_length=255, examples=["pythonruntime"])
+    path: str = Field("/ws", max_length=4096)
+    dependencies: str = Field("", max_length=4096, examples=["pip3 install -r requirements.txt"])
+    run: str = Field("", max_length=4096, examples=["python3 test.py"])
+
+
+class SeedInvocation(BaseModel):
+    funcName: str = Field(max_length=63, examples=["dice"])
+    params: Any = Field(default_factory=dict, examples=[{"roll": "4d6"}])
+
+
+class SeedRuntimeAck(SeedRuntime):
+    """registerRuntime's answer: the runtime as registered, with the name it got."""
+
+    name: str
+
+
+class SeedFunctionAck(BaseModel):
+    """registerFunction's answer, with the seed's function field names."""
+
+    functionName: str
+    runtimeName: str
+    filename: str
+    size: int
+    version: int
+    changed: bool
+
+
+class SeedCall(BaseModel):
+    """Exactly the seed's five fields, in the seed's order."""
+
+    funcName: str
+    params: Any = None
+    callNum: int
+    status: str
+    result: str
+
+
+# -- /v1 -----------------------------------------------------------------------------
+
+
+class NodeOut(BaseModel):
+    name: str
+    kind: str
+    host: str
+    labels: dict[str, str]
+    agent_version: str
+    up: bool
+    error: str = ""
+    running: int | None = None
+    cpus: int | None = None
+    warm: dict[str, int] = Field(default_factory=dict)
+
+
+class RuntimeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=63, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["py312"])
+    image: str = Field(min_length=1, max_length=255, examples=["faasctl/rt-python:latest"])
+    path: str = Field("/ws", max_length=4096)
+    dependencies: str = Field("", max_length=4096)
+    run: str = Field("", max_length=4096)
+    handler: str = Field("", max_length=255)
+
+
+class RuntimeOut(BaseModel):
+    name: str
+    image: str
+    path: str
+    dependencies: str
+    run: str
+    handler: str
+    created_at: float
+    stem_cells: int | None = None
+
+
+class FunctionOut(BaseModel):
+    name: str
+    runtime_name: str
+    version: int
+    digest: str
+    mode: str
+    handler: str
+    policy: dict[str, Any]
+    placement: str
+    pinned: list[str]
+    created_at: float
+    updated_at: float
+    nodes: list[str] = Field(default_factory=list)
+    calls: int | None = None
+    errors: int | None = None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    warm: dict[str, int] | None = Field(None, description="warm containers per node (with ?live=true)")
+    changed: bool | None = None
+
+
+class PolicyIn(BaseModel):
+    """Options to change; those left out keep their value. Ranges are checked by the core (400)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    preload: Preload | None = None
+    min_warm: int | None = None
+    max_concurrency: int | None = None
+    queue_limit: int | None = None
+    idle_timeout: float | None = None
+    timeout: float | None = None
+    memory_mb: int | None = None
+    cpus: float | None = None
+    pids: int | None = None
+    network: bool | None = None
+    placement: Placement | None = None
+    pin: list[str] | None = Field(None, description="node names or KEY=VALUE labels; [] unpins")
+
+
+class InvocationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    params: Any = Field(default_factory=dict, examples=[{"roll": "4d6"}])
+    node: str = Field("", max_length=63, description="Run on this node instead of the placement policy's pick.")
+
+
+class CallOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    funcName: str
+    params: Any = None
+    callNum: int
+    status: str
+    result: str
+    error: str
+    node: str
+    startKind: str
+    queueMs: float | None = None
+    startMs: float | None = None
+    runMs: float | None = None
+    version: int | None = None
+    is_async: bool = Field(False, alias="async")
+    createdAt: float | None = None
+    finishedAt: float | None = None
+
+
+class LogsOut(BaseModel):
+    callNum: int
+    log: str

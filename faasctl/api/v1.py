@@ -1,0 +1,187 @@
+"""/v1: the resource-oriented API (nodes, runtimes, functions, invocations, calls).
+
+Each route is one core call; the models in `models` are the contract /openapi.json
+publishes. Deploy is `PUT /v1/functions/{name}` because it is create-or-update and
+idempotent: the same archive again changes nothing (`changed: false`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
+
+from ..core import calls, functions, invoke, nodes, runtimes
+from ..core.context import Context
+from ..errors import Conflict, NotFound
+from .app import core_of
+from .models import (
+    CallOut,
+    CallStatus,
+    FunctionOut,
+    InvocationIn,
+    LogsOut,
+    NodeOut,
+    Placement,
+    PolicyIn,
+    Preload,
+    RuntimeIn,
+    RuntimeOut,
+)
+
+router = APIRouter(prefix="/v1")
+Name = Annotated[str, Path(min_length=1, max_length=63, description="A runtime or function name")]
+CallNum = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+# -- nodes ---------------------------------------------------------------------------
+
+
+def _nodes_with_status(ctx: Context) -> list[dict[str, Any]]:
+    return [{**node, **nodes.status(ctx, node)} for node in nodes.all_nodes(ctx)]
+
+
+@router.get("/nodes", response_model=list[NodeOut], tags=["nodes"])
+async def list_nodes(request: Request) -> Any:
+    """Every node with its live status (an unreachable node is listed with `up: false`)."""
+    return await core_of(request)(_nodes_with_status)
+
+
+# -- runtimes ------------------------------------------------------------------------
+
+
+def _create_runtime(ctx: Context, body: RuntimeIn) -> dict[str, Any]:
+    try:
+        runtimes.get(ctx, body.name)
+    except NotFound:
+        return runtimes.add_image(ctx, body.name, body.image, body.path, body.dependencies, body.run, body.handler)
+    raise Conflict(f"runtime {body.name} exists", f"remove it first: DELETE /v1/runtimes/{body.name}")
+
+
+@router.get("/runtimes", response_model=list[RuntimeOut], tags=["runtimes"])
+async def list_runtimes(request: Request) -> Any:
+    return await core_of(request)(runtimes.all_runtimes)
+
+
+@router.post("/runtimes", response_model=RuntimeOut, status_code=201, tags=["runtimes"])
+async def create_runtime(body: RuntimeIn, request: Request) -> Any:
+    """Register an existing image as a runtime; each node checks it has the image (or pulls it)."""
+    return await core_of(request)(_create_runtime, body)
+
+
+@router.get("/runtimes/{name}", response_model=RuntimeOut, tags=["runtimes"])
+async def get_runtime(name: Name, request: Request) -> Any:
+    return await core_of(request)(runtimes.get, name)
+
+
+@router.delete("/runtimes/{name}", status_code=204, response_class=Response, tags=["runtimes"])
+async def delete_runtime(name: Name, request: Request) -> Response:
+    """Forget a runtime no function uses (409 otherwise)."""
+    await core_of(request)(runtimes.remove, name)
+    return Response(status_code=204)
+
+
+# -- functions -----------------------------------------------------------------------
+
+
+@router.get("/functions", response_model=list[FunctionOut], tags=["functions"])
+async def list_functions(
+    request: Request,
+    live: Annotated[bool, Query(description="Also ask each node for its warm containers now")] = False,
+) -> Any:
+    """Functions with their policy, nodes, call counts and latency percentiles."""
+    return await core_of(request)(functions.all_functions, live)
+
+
+@router.get("/functions/{name}", response_model=FunctionOut, tags=["functions"])
+async def get_function(name: Name, request: Request) -> Any:
+    return await core_of(request)(functions.get, name)
+
+
+@router.put("/functions/{name}", response_model=FunctionOut, tags=["functions"])
+async def deploy_function(
+    name: Name,
+    request: Request,
+    runtime: Annotated[str, Form(min_length=1, max_length=63)],
+    archive: Annotated[UploadFile, File(description="zip or tar.gz with the code (and requirements.txt)")],
+    handler: Annotated[str, Form(max_length=255, description="MODULE:FUNCTION for handler mode")] = "",
+    preload: Annotated[Preload | None, Form()] = None,
+    min_warm: Annotated[int | None, Form()] = None,
+    max_concurrency: Annotated[int | None, Form()] = None,
+    queue_limit: Annotated[int | None, Form()] = None,
+    idle_timeout: Annotated[float | None, Form()] = None,
+    timeout: Annotated[float | None, Form()] = None,
+    memory_mb: Annotated[int | None, Form()] = None,
+    cpus: Annotated[float | None, Form()] = None,
+    pids: Annotated[int | None, Form()] = None,
+    network: Annotated[bool | None, Form()] = None,
+    placement: Annotated[Placement | None, Form()] = None,
+    pin: Annotated[list[str] | None, Form(description="node name or KEY=VALUE label (repeatable)")] = None,
+) -> Any:
+    """Deploy (or redeploy) a function to its nodes; unchanged code moves nothing."""
+    policy = {"preload": preload, "min_warm": min_warm, "max_concurrency": max_concurrency,
+              "queue_limit": queue_limit, "idle_timeout": idle_timeout, "timeout": timeout, "memory_mb": memory_mb,
+              "cpus": cpus, "pids": pids, "network": network}
+    data = await archive.read()
+    fn = await core_of(request)(functions.deploy, name, data, runtime, handler=handler,
+                                filename=archive.filename or "", policy=policy, placement_policy=placement or "",
+                                pinned=pin)
+    return {**fn, "nodes": sorted(fn["nodes"])}
+
+
+@router.patch("/functions/{name}/policy", response_model=FunctionOut, tags=["functions"])
+async def set_policy(name: Name, body: PolicyIn, request: Request) -> Any:
+    """Change preload, limits or placement without uploading the code again."""
+    policy = body.model_dump(exclude={"placement", "pin"})
+    fn = await core_of(request)(functions.set_policy, name, policy, body.placement or "", body.pin)
+    return {**fn, "nodes": sorted(fn["nodes"])}
+
+
+@router.delete("/functions/{name}", status_code=204, response_class=Response, tags=["functions"])
+async def delete_function(name: Name, request: Request) -> Response:
+    """Remove a function from every node and from the state; its calls are kept."""
+    await core_of(request)(functions.remove, name)
+    return Response(status_code=204)
+
+
+@router.post("/functions/{name}/invocations", response_model=CallOut, tags=["invocations"],
+             responses={202: {"model": CallOut, "description": "Accepted (async): the call is PENDING"}})
+async def invoke_function(
+    name: Name,
+    request: Request,
+    response: Response,
+    body: InvocationIn | None = None,
+    is_async: Annotated[bool, Query(alias="async", description="Answer 202 at once; poll /v1/calls/{n}")] = False,
+) -> Any:
+    """Call a function: sync answers with the finished call (status DONE, ERROR or TIMEOUT)."""
+    body = body or InvocationIn.model_validate({})
+    record = await core_of(request)(invoke.invoke, name, body.params, is_async=is_async, node=body.node)
+    if is_async:
+        response.status_code = 202
+    return record
+
+
+# -- calls ---------------------------------------------------------------------------
+
+
+@router.get("/calls", response_model=list[CallOut], tags=["calls"])
+async def list_calls(
+    request: Request,
+    function: Annotated[str, Query(max_length=63)] = "",
+    status: Annotated[CallStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> Any:
+    """Recent calls, newest first; unfinished ones are brought up to date first."""
+    return await core_of(request)(calls.list_calls, function, status or "", limit, refresh=20)
+
+
+@router.get("/calls/{call_num}", response_model=CallOut, tags=["calls"])
+async def get_call(call_num: CallNum, request: Request) -> Any:
+    """One call, refreshed from its node while unfinished."""
+    return await core_of(request)(calls.get, call_num)
+
+
+@router.get("/calls/{call_num}/logs", response_model=LogsOut, tags=["calls"])
+async def call_logs(call_num: CallNum, request: Request) -> Any:
+    """What the function wrote to stderr (and stdout in handler mode) during the call."""
+    return {"callNum": call_num, "log": await core_of(request)(calls.logs, call_num)}
