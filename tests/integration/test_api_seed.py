@@ -3,7 +3,7 @@
 One test runs on a platform of its own (a fresh FAASCTL_HOME with its own local agent),
 so the seed's documented answers can be compared byte for byte: `["pythonruntime"]`,
 `["dice"]`, `{"c1": {...}}`, call 1. `pythonruntime` is the Python runtime image the
-session platform built, tagged with the seed's name, as docs/api.md tells users to do.
+session platform built, tagged with the seed's name, as the README tells users to do.
 """
 
 from __future__ import annotations
@@ -85,8 +85,8 @@ def test_seed_flow_byte_for_byte(seed_api: ApiServer) -> None:
 
 
 def doc_examples() -> list[tuple[str, str]]:
-    """(command, printed answer) for each curl in docs/api.md's seed block, continuations joined."""
-    text = (REPO / "docs" / "api.md").read_text()
+    """(command, printed answer) for each curl in the README's seed block, continuations joined."""
+    text = (REPO / "README.md").read_text()
     block = text.split("Then the seed's examples work as printed:", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
     pairs: list[tuple[str, str]] = []
     for line in block.replace("\\\n", " ").splitlines():
@@ -97,8 +97,8 @@ def doc_examples() -> list[tuple[str, str]]:
     return pairs
 
 
-def test_seed_curl_examples_in_the_docs_work_as_printed(seed_api: ApiServer, tmp_path: Path) -> None:
-    """docs/api.md's curl lines, run by bash as printed; only the port is this test server's, and
+def test_seed_curl_examples_in_the_readme_work_as_printed(seed_api: ApiServer, tmp_path: Path) -> None:
+    """The README's curl lines, run by bash as printed; only the port is this test server's, and
     curl is told to fail on an HTTP error status (-sS --fail-with-body)."""
     assert shutil.which("curl"), "curl is needed to run the documented examples (apt-get install curl)"
     (tmp_path / "python.tar.gz").write_bytes(tar_gz(REPO / "examples" / "dice"))
