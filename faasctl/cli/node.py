@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import List
+import sys
+from pathlib import Path
+from typing import Any, List
 
 import typer
 
@@ -14,7 +16,20 @@ app = typer.Typer(help="Add, list and remove nodes (machines that run functions)
 @app.command("add")
 def add(
     name: str = typer.Argument(..., help="Node name; `local` runs an agent on this machine without SSH."),
+    host: str = typer.Option(None, "--host", help="[USER@]HOST[:PORT] of a server reached over SSH."),
+    key: str = typer.Option("", "--key", help="SSH private key (default: your ssh agent and ~/.ssh keys)."),
+    label: List[str] = typer.Option([], "--label", help="KEY=VALUE label for placement; repeatable."),
     preload: str = typer.Option(None, help="Default preload policy on this node: none, runtime or function."),
+    agent_port: int = typer.Option(7701, help="Port the agent's CURVE socket binds on the node."),
+    agent_bind: str = typer.Option("0.0.0.0", help="Address the agent's CURVE socket binds on the node."),
+    agent_address: str = typer.Option("", help="HOST[:PORT] to dial the agent at, if not HOST:AGENT_PORT."),
+    http_port: int = typer.Option(7702, help="Agent health port (node loopback only)."),
+    home: str = typer.Option("", help="Agent home on the node (default ~/.faasctl-agent/NAME)."),
+    sudo: bool = typer.Option(False, "--sudo", help="Run node commands with `sudo -n`."),
+    accept_new_host_key: bool = typer.Option(False, "--accept-new-host-key",
+                                             help="Trust the host key of a host seen for the first time."),
+    host_key_fingerprint: str = typer.Option("", "--host-key-fingerprint",
+                                             help="Trust a new host only if its key has this SHA256:... fingerprint."),
     json_out: bool = typer.Option(False, "--json", help="Print the node as JSON."),
 ) -> None:
     """Bootstrap an agent and register the node. Running it again repairs or confirms it."""
@@ -22,16 +37,108 @@ def add(
     from ..core.context import Context
     from ..errors import InvalidInput
 
-    if name != "local":
-        raise InvalidInput(f"cannot add {name!r} yet: only the local node is supported in this version",
-                           "use `faasctl node add local`")
     ctx = Context()
     defaults = {"preload": preload} if preload else {}
-    node = nodes.add_local(ctx, name, defaults, progress(name))
+    if host is None:
+        if name != "local":
+            raise InvalidInput(f"node {name!r} needs --host [USER@]HOST[:PORT]",
+                               "only the node named `local` runs without SSH")
+        node = nodes.add_local(ctx, name, defaults, progress(name))
+    else:
+        from ..core.nodes_ssh import SshNodeSpec, bootstrap_node, parse_host
+
+        user, address, port = parse_host(host)
+        spec = SshNodeSpec(name=name, host=address, port=port or 22, user=user, key_path=key,
+                           labels=nodes.parse_labels(label), defaults=defaults, agent_port=agent_port,
+                           agent_bind=agent_bind, agent_address=agent_address, http_port=http_port, home=home,
+                           sudo=sudo, host_key_fingerprint=host_key_fingerprint,
+                           accept_new_host_key=accept_new_host_key)
+        node = bootstrap_node(ctx, spec, progress(name))
     if json_out:
         emit_json(node)
     else:
         print(f"node {node['name']} ready: agent {node['agent_version']} at {node['zmq_endpoint']}")
+
+
+@app.command("import")
+def import_(
+    inventory: Path = typer.Argument(..., help="TOML inventory (see inventory.example.toml)."),
+    parallel: int = typer.Option(10, "--parallel", "-j", min=1, max=200, help="Nodes bootstrapped at once."),
+    json_out: bool = typer.Option(False, "--json", help="Print each node's outcome as JSON."),
+) -> None:
+    """Bootstrap every node of an inventory in parallel; exits non-zero if any failed."""
+    from ..core import inventory as inv
+    from ..core.context import Context
+    from ..core.nodes_ssh import bootstrap_node
+
+    ctx = Context()
+    specs = inv.load(inventory)
+    _fan_out(ctx, specs, lambda spec, say: bootstrap_node(ctx, spec, say), parallel, json_out)
+
+
+@app.command("upgrade")
+def upgrade(
+    names: List[str] = typer.Argument(None, help="Nodes to upgrade (default: every SSH node)."),
+    parallel: int = typer.Option(10, "--parallel", "-j", min=1, max=200, help="Nodes upgraded at once."),
+    json_out: bool = typer.Option(False, "--json", help="Print each node's outcome as JSON."),
+) -> None:
+    """Install this faasctl's agent build on nodes, in place (a no-op where it runs already)."""
+    from ..core import nodes
+    from ..core.context import Context
+    from ..core.nodes_ssh import bootstrap_node, spec_of
+
+    ctx = Context()
+    chosen = [nodes.get(ctx, n) for n in names] if names else nodes.all_nodes(ctx)
+    specs = [spec_of(n) for n in chosen if n["kind"] == "ssh"]
+    if not specs:
+        print("no SSH nodes to upgrade (the local node runs this faasctl's agent already)", file=sys.stderr)
+        return
+    _fan_out(ctx, specs, lambda spec, say: bootstrap_node(ctx, spec, say), parallel, json_out)
+
+
+def _fan_out(ctx: Any, specs: list[Any], work: Any, parallel: int, json_out: bool) -> None:
+    from ..core import fanout
+    from ..errors import FaasctlError
+
+    ctx.engine, ctx.identity()  # made once here, not raced by the threads
+    outcomes = fanout.run(specs, lambda spec: str(spec.name), work, parallel)
+    if json_out:
+        emit_json([{"name": o.name, "ok": o.ok, "error": o.error, "hint": o.hint, "seconds": round(o.seconds, 2),
+                    "agent": (o.value or {}).get("agent_version", "")} for o in outcomes])
+    else:
+        table(["node", "result", "seconds", "detail"],
+              [[o.name, "ok" if o.ok else "FAILED", f"{o.seconds:.1f}",
+                o.value["agent_version"] if o.ok else o.error + (f" (hint: {o.hint})" if o.hint else "")]
+               for o in outcomes])
+    failed = [o.name for o in outcomes if not o.ok]
+    if failed:
+        raise FaasctlError(f"{len(failed)} of {len(outcomes)} node(s) failed: {', '.join(failed)}",
+                           "fix what each line says and run the same command again (it is idempotent)")
+
+
+@app.command("logs")
+def logs(name: str, lines: int = typer.Option(100, "--lines", "-n", help="How many lines from the end.")) -> None:
+    """The end of a node's agent log (read over SSH for remote nodes)."""
+    from ..core import nodes
+    from ..core.context import Context
+    from ..core.nodes_ssh import logs as read_logs
+
+    ctx = Context()
+    sys.stdout.write(read_logs(ctx, nodes.get(ctx, name), lines))
+
+
+@app.command("forget-host-key")
+def forget_host_key(name: str) -> None:
+    """Drop a node's SSH host key from faasctl's known hosts (after a verified reinstall)."""
+    from ..core import hostkeys, nodes
+    from ..core.context import Context
+
+    ctx = Context()
+    node = nodes.get(ctx, name)
+    entry = hostkeys.host_entry(node["host"], node["port"])
+    removed = hostkeys.forget(ctx.settings.home / "known_hosts", entry)
+    print(f"{entry}: {'forgotten' if removed else 'was not known'}; the next contact needs "
+          "--accept-new-host-key or --host-key-fingerprint (faasctl node add NAME --host ...)")
 
 
 @app.command("list")
@@ -45,8 +152,9 @@ def list_(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     if json_out:
         emit_json(rows)
         return
-    table(["name", "kind", "state", "agent", "running", "warm", "endpoint"],
-          [[r["name"], r["kind"], "up" if r["status"]["up"] else "DOWN", r["status"].get("agent", ""),
+    table(["name", "kind", "host", "state", "agent", "running", "warm", "endpoint"],
+          [[r["name"], r["kind"], r["host"] + (f":{r['port']}" if r["kind"] == "ssh" else ""),
+            "up" if r["status"]["up"] else "DOWN", r["status"].get("agent", ""),
             r["status"].get("running", ""), sum(r["status"].get("warm", {}).values()) if r["status"]["up"] else "",
             r["zmq_endpoint"]] for r in rows],
           empty="no nodes yet; add one with: faasctl node add local")
@@ -74,6 +182,7 @@ def status(name: str, json_out: bool = typer.Option(False, "--json", help="Print
 def rm(
     names: List[str] = typer.Argument(..., help="Node names."),
     keep: bool = typer.Option(False, "--keep", help="Keep the agent's files and volumes on the node."),
+    force: bool = typer.Option(False, "--force", help="Forget a node that cannot be reached (nothing is stopped)."),
 ) -> None:
     """Stop the agent, remove its containers (and unless --keep, its volumes and files)."""
     from ..core import nodes
@@ -81,5 +190,5 @@ def rm(
 
     ctx = Context()
     for name in names:
-        nodes.remove(ctx, name, keep=keep, progress=progress(name))
+        nodes.remove(ctx, name, keep=keep, progress=progress(name), force=force)
         print(f"node {name} removed")

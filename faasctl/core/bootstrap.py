@@ -19,18 +19,25 @@ DOCKER_CHECK = ("import socket,sys; s=socket.socket(socket.AF_UNIX); "
 DISK_CHECK = "import shutil,sys; sys.exit(0 if shutil.disk_usage(sys.argv[1]).free > 2**30 else 1)"
 
 
-def agent_plan(python: str, home: str, name: str, zmq_endpoint: str, http_port: int,
-               client_public: str, defaults: dict[str, Any]) -> list[Step]:
-    """Check the node, configure and key the agent, authorise us, start it."""
-    agent = (python, "-m", "faasctl_agent")
+def check_plan(python: str, home: str) -> list[Step]:
+    """What a node must offer before anything is installed: python, Docker, disk."""
     return [
         Step("check python", (python, "-c", PY_CHECK), "python3 3.9 or newer is needed on the node",
              "install python3 on the node"),
         Step("check docker", (python, "-c", DOCKER_CHECK), "cannot reach the Docker engine on the node",
              "start dockerd and let this user use /var/run/docker.sock (docker group)"),
-        Step("create home", ("mkdir", "-p", home)),
+        Step("create home", ("mkdir", "-p", home), f"cannot create {home} on the node",
+             "pick another --home or let the login user write there"),
         Step("check disk", (python, "-c", DISK_CHECK, home), "less than 1 GiB free on the node",
              "free disk space under the agent's home"),
+    ]
+
+
+def configure_plan(python: str, home: str, name: str, zmq_endpoint: str, http_port: int,
+                   client_public: str, defaults: dict[str, Any]) -> list[Step]:
+    """Configure and key the agent, authorise us, start it (waits for its health check)."""
+    agent = (python, "-m", "faasctl_agent")
+    return [
         Step("configure agent", (*agent, "init", "--home", home, "--name", name, "--zmq", zmq_endpoint,
                                  "--http-port", str(http_port), "--defaults", json.dumps(defaults))),
         Step("make agent keys", (*agent, "pubkey", "--home", home), capture="server_key"),
@@ -39,6 +46,17 @@ def agent_plan(python: str, home: str, name: str, zmq_endpoint: str, http_port: 
         Step("start agent", (*agent, "start", "--home", home), "the agent did not start",
              f"see {home}/agent.log on the node"),
     ]
+
+
+def agent_plan(python: str, home: str, name: str, zmq_endpoint: str, http_port: int,
+               client_public: str, defaults: dict[str, Any]) -> list[Step]:
+    """Check the node, configure and key the agent, authorise us, start it."""
+    return check_plan(python, home) + configure_plan(python, home, name, zmq_endpoint, http_port,
+                                                     client_public, defaults)
+
+
+def venv_python(home: str) -> str:
+    return f"{home}/venv/bin/python"
 
 
 def stop_plan(python: str, home: str, purge: bool) -> list[Step]:

@@ -23,6 +23,7 @@ class Context:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.load()
         self._clients: dict[str, AgentClient] = {}
+        self._connectors: dict[str, Connector] = {}
 
     @cached_property
     def engine(self) -> Engine:
@@ -66,6 +67,14 @@ class Context:
             from ..connectors.local import LocalConnector
 
             return LocalConnector(node["name"])
+        if node["kind"] == "ssh":
+            # One SSH session per node per process: a deploy pushes several files.
+            if node["name"] not in self._connectors:
+                from ..connectors.ssh import SshConnector
+                from .nodes_ssh import target_for
+
+                self._connectors[node["name"]] = SshConnector(target_for(self, node))
+            return self._connectors[node["name"]]
         from ..errors import InvalidInput
 
         raise InvalidInput(f"node {node['name']} has kind {node['kind']!r}, which this faasctl cannot reach")
@@ -74,6 +83,9 @@ class Context:
         for client in self._clients.values():
             client.close()
         self._clients.clear()
+        for connector in self._connectors.values():
+            connector.close()
+        self._connectors.clear()
 
 
 def loads(text: str | None, default: Any) -> Any:

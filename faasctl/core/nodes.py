@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from ..errors import Conflict, FaasctlError, InvalidInput, NotFound
+from ..errors import Conflict, FaasctlError, HostKeyError, InvalidInput, NodeUnreachable, NotFound
 from ..state.db import transaction
 from ..state.models import Deployment, Node
 from . import bootstrap
@@ -81,11 +81,23 @@ def status(ctx: Context, node: dict[str, Any], timeout: float = 2.0) -> dict[str
 
 
 def remove(ctx: Context, name: str, keep: bool = False,
-           progress: Callable[[str], None] | None = None) -> None:
+           progress: Callable[[str], None] | None = None, force: bool = False) -> None:
+    """Stop the agent (it removes its containers) and forget the node.
+
+    With `force`, a node that cannot be reached (or whose host key changed) is forgotten
+    anyway; whatever runs on it stays there, which the progress line says.
+    """
     node = get(ctx, name)
-    python = sys.executable if node["kind"] == "local" else "python3"
+    python = sys.executable if node["kind"] == "local" else bootstrap.venv_python(node["agent_home"])
     plan = bootstrap.stop_plan(python, node["agent_home"], purge=not keep)
-    bootstrap.run_plan(ctx.connector(node), plan, progress)
+    try:
+        bootstrap.run_plan(ctx.connector(node), plan, progress)
+    except (NodeUnreachable, HostKeyError) as exc:
+        if not force:
+            raise type(exc)(exc.message, f"{exc.hint + '; ' if exc.hint else ''}or forget the node without "
+                                         f"stopping its agent: faasctl node rm {name} --force") from exc
+        if progress:
+            progress(f"not reached ({exc.message}); forgetting it, its agent and containers stay on the host")
     with transaction(ctx.engine) as s:
         for dep in s.exec(select(Deployment).where(Deployment.node_name == name)):
             s.delete(dep)

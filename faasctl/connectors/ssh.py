@@ -1,0 +1,175 @@
+"""The SSH connector: runs bootstrap steps and pushes files on a node over one SSH session.
+
+paramiko (imported lazily: it costs ~150 ms and most commands never touch SSH) runs the
+commands, always with host key checking on against faasctl's own known-hosts file (see
+core.hostkeys). Files go with rsync over OpenSSH configured from the same settings, so
+both channels trust exactly the same keys; SFTP on the paramiko session is the fallback
+when rsync is missing on either side. Every paramiko/socket error is converted here,
+at the boundary, into NodeUnreachable or HostKeyError.
+"""
+
+from __future__ import annotations
+
+import select
+import shlex
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import HostKeyError, NodeUnreachable
+from .base import Result
+
+CONNECT_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    """How to reach one node: address, login, and the trust decisions for its host key."""
+
+    name: str
+    host: str
+    port: int = 22
+    user: str = ""
+    key_path: str = ""
+    known_hosts: Path = Path("known_hosts")
+    pinned_fingerprint: str = ""  # SHA256:... accepted for an unknown host
+    accept_new: bool = False  # trust an unknown host's key on first contact
+    sudo: bool = False  # prefix node commands with `sudo -n`
+
+
+class SshConnector:
+    def __init__(self, target: SshTarget) -> None:
+        self.target = target
+        self.name = target.name
+        self._client: Any = None
+        self._remote_rsync: bool | None = None
+
+    # session -------------------------------------------------------------------
+    def connect(self) -> Any:
+        """Open the session (host key checked before any authentication or command)."""
+        if self._client is not None:
+            return self._client
+        import paramiko
+
+        from ..core import hostkeys
+
+        t = self.target
+        client = paramiko.SSHClient()
+        if t.known_hosts.exists():
+            client.load_host_keys(str(t.known_hosts))
+        client.set_missing_host_key_policy(
+            hostkeys.make_policy(t.known_hosts, t.name, t.pinned_fingerprint, t.accept_new))
+        kwargs: dict[str, Any] = dict(timeout=CONNECT_TIMEOUT, banner_timeout=CONNECT_TIMEOUT,
+                                      auth_timeout=CONNECT_TIMEOUT)
+        if t.key_path:
+            kwargs.update(key_filename=str(Path(t.key_path).expanduser()), look_for_keys=False, allow_agent=False)
+        where = f"{t.user + '@' if t.user else ''}{t.host}:{t.port}"
+        try:
+            client.connect(t.host, port=t.port, username=t.user or None, **kwargs)
+        except HostKeyError:
+            client.close()
+            raise
+        except paramiko.BadHostKeyException as exc:
+            client.close()
+            raise hostkeys.changed_key_error(exc, t.name, t.known_hosts) from exc
+        except paramiko.AuthenticationException as exc:
+            client.close()
+            raise NodeUnreachable(f"node {t.name}: SSH login to {where} refused ({exc})",
+                                  "check --user and --key, and the key in the node's authorized_keys") from exc
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            client.close()
+            raise NodeUnreachable(f"node {t.name}: cannot reach {where} over SSH ({exc or type(exc).__name__})",
+                                  "check the address and that sshd runs on the node") from exc
+        self._client = client
+        return client
+
+    def run(self, argv: tuple[str, ...] | list[str], timeout: float = 300.0) -> Result:
+        """Run argv on the node (quoted for its shell); stdout and stderr kept apart."""
+        import paramiko
+
+        command = shlex.join(list(argv))
+        if self.target.sudo:
+            command = "sudo -n " + command
+        client = self.connect()
+        try:
+            chan = client.get_transport().open_session(timeout=CONNECT_TIMEOUT)
+            chan.exec_command(command)
+            chan.shutdown_write()
+            out, err = _drain(chan, timeout)
+            code = chan.recv_exit_status()
+            chan.close()
+        except TimeoutError as exc:
+            raise NodeUnreachable(f"{argv[0]} on node {self.name} did not finish within {timeout:g} s") from exc
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            self.close()
+            raise NodeUnreachable(f"node {self.name}: SSH session broke while running {argv[0]} ({exc})",
+                                  "check the node's network and sshd") from exc
+        return Result(code, out.decode(errors="replace"), err.decode(errors="replace"))
+
+    # files ---------------------------------------------------------------------
+    def put_file(self, local: Path, remote: str) -> int:
+        """Place `local` at `remote` atomically unless a file of that name is there.
+
+        Remote names are content digests, so an existing name is the same bytes: the
+        transfer is skipped entirely. Returns the file data bytes actually sent.
+        """
+        from . import transfer
+
+        self.connect()  # host key verified by paramiko before rsync's ssh ever runs
+        parent = remote.rsplit("/", 1)[0] or "/"
+        self.run(("mkdir", "-p", parent))
+        if self.has_rsync():
+            return transfer.rsync(self.target, [str(local)], remote, ignore_existing=True)
+        return transfer.sftp_put(self.connect(), local, remote)
+
+    def put_dir(self, local: Path, remote: str) -> int:
+        """Mirror a folder's files into `remote` (rsync quick check, or SFTP by size)."""
+        from . import transfer
+
+        self.connect()
+        self.run(("mkdir", "-p", remote))
+        if self.has_rsync():
+            return transfer.rsync(self.target, [f"{local}/"], f"{remote}/", ignore_existing=False, delete=True)
+        client = self.connect()
+        return sum(transfer.sftp_put(client, p, f"{remote}/{p.name}") for p in sorted(local.iterdir())
+                   if p.is_file())
+
+    def has_rsync(self) -> bool:
+        if self._remote_rsync is None:
+            import shutil
+
+            here = shutil.which("rsync") is not None and shutil.which("ssh") is not None
+            there = self.run(("sh", "-c", "command -v rsync")).code == 0
+            self._remote_rsync = here and there
+        return self._remote_rsync
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _drain(chan: Any, timeout: float) -> tuple[bytes, bytes]:
+    """Read both streams until the command exits, so neither fills its window and stalls."""
+    out, err = bytearray(), bytearray()
+    deadline = time.monotonic() + timeout
+    while True:
+        busy = False
+        while chan.recv_ready():
+            out += chan.recv(65536)
+            busy = True
+        while chan.recv_stderr_ready():
+            err += chan.recv_stderr(65536)
+            busy = True
+        # exit-status arrives after the data it follows, so empty buffers now mean done
+        if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
+            return bytes(out), bytes(err)
+        if time.monotonic() > deadline:
+            chan.close()
+            raise TimeoutError
+        if not busy:
+            try:
+                select.select([chan], [], [], 0.2)
+            except (OSError, ValueError):
+                time.sleep(0.05)
