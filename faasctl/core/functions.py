@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import func, select
 
-from ..errors import InvalidInput, NotFound
+from ..errors import AgentError, FaasctlError, InvalidInput, NotFound
 from ..state.db import transaction
 from ..state.models import Call, Deployment, Function, FunctionVersion
-from . import artifacts, nodes, placement, runtimes
+from . import artifacts, fanout, nodes, placement, runtimes
 from .context import Context, loads
 from .names import check_name
 
@@ -88,11 +89,7 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
             **merged}
     if rt.get("stem_cells") is not None:
         args["stem_cells"] = rt["stem_cells"]
-    results = {}
-    for node in targets:
-        runtimes.ensure_on_node(ctx, rt, node)
-        artifacts.push(ctx, node, art.digest)
-        results[node["name"]] = ctx.client(node).request("deploy", args, timeout=1800)
+    results, failed = _deploy_everywhere(ctx, rt, art.digest, args, targets)
     with transaction(ctx.engine) as s:
         fn = s.get(Function, name)
         changed = fn is None or fn.digest != art.digest
@@ -114,7 +111,39 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
         data = function_dict(fn)
     data["changed"] = changed
     data["nodes"] = results
+    if failed:
+        raise FaasctlError(f"{name} was deployed on {len(results)} of {len(targets)} nodes; failed on "
+                           + "; ".join(f"{o.name}: {o.error}" for o in failed),
+                           "fix those nodes (faasctl node status NAME), then deploy again; it sends what is missing")
     return data
+
+
+def _deploy_everywhere(ctx: Context, rt: dict[str, Any], digest: str, args: dict[str, Any],
+                       targets: list[dict[str, Any]]) -> tuple[dict[str, Any], list[fanout.Outcome]]:
+    """Runtime, artifact and deploy on each node; several nodes in parallel, each on its own.
+
+    With one node its error is raised as is (its own exit code). With several, every
+    node that took the version is recorded even if others failed.
+    """
+
+    def on_node(node: dict[str, Any], progress: Callable[[str], None]) -> dict[str, Any]:
+        progress("runtime image")
+        runtimes.ensure_on_node(ctx, rt, node)
+        progress("push archive")
+        artifacts.push(ctx, node, digest)
+        progress("install and load")
+        reply: dict[str, Any] = ctx.client(node).request("deploy", args, timeout=1800)
+        return reply
+
+    if len(targets) == 1:
+        return {targets[0]["name"]: on_node(targets[0], lambda _step: None)}, []
+    outcomes = fanout.run(targets, lambda n: str(n["name"]), on_node)
+    results = {o.name: o.value for o in outcomes if o.ok}
+    failed = [o for o in outcomes if not o.ok]
+    if not results:
+        raise AgentError("the deploy failed on every node: " + "; ".join(f"{o.name}: {o.error}" for o in failed),
+                         failed[0].hint or "check the nodes with `faasctl node list`")
+    return results, failed
 
 
 def all_functions(ctx: Context, live: bool = False) -> list[dict[str, Any]]:

@@ -128,3 +128,27 @@ def test_parallel_invokes_from_threads(pair: Platform, tmp_path: Path) -> None:
     for t in threads:
         t.join(120)
     assert results == ["DONE"] * 40
+
+
+def test_deploy_fans_out_and_reports_a_failed_node_without_stopping(pair: Platform, tmp_path: Path) -> None:
+    src = tmp_path / "fan"
+    src.mkdir()
+    (src / "main.py").write_text(TRIVIAL)
+    both = pair.cli("fn", "deploy", "fan", str(src), "--runtime", "python", "--handler", "main:handle")
+    assert "[n1]" in both.stderr and "[n2]" in both.stderr  # a progress line per node
+    (src / "main.py").write_text(TRIVIAL + "# version 2\n")
+    n2_home = str(pair.home / "nodes" / "n2")
+    subprocess.run([sys.executable, "-m", "faasctl_agent", "stop", "--home", n2_home], check=True,
+                   capture_output=True)
+    try:
+        partial = pair.cli("fn", "deploy", "fan", str(src), "--runtime", "python", "--handler", "main:handle",
+                           check=False)
+        assert partial.returncode != 0
+        assert "deployed on 1 of 2 nodes" in partial.stderr and "n2:" in partial.stderr
+        fn = {f["name"]: f for f in json.loads(pair.cli("fn", "list", "--json").stdout)}["fan"]
+        assert fn["version"] == 2
+        assert {node_of(pair, "fan") for _ in range(3)} == {"n1"}  # only n1 holds version 2
+    finally:
+        from faasctl.core import nodes
+
+        nodes.add_local(pair.context(), "n2")
