@@ -75,5 +75,6 @@ install_packages
 start_docker
 build_base_image
 bash scripts/node-image.sh  # the SSH node image the e2e tests start (tests/e2e)
+bash scripts/node-image-systemd.sh  # the same with systemd as init (tests/e2e/test_systemd_node.py)
 make_venv
 say "set-up done"

@@ -50,7 +50,12 @@ def health(config: AgentConfig, timeout: float = 1.0) -> dict[str, object] | Non
 
 
 def start(config: AgentConfig, wait: float = 60.0) -> str:
-    """Start the supervisor in the background unless one runs; wait for health."""
+    """Start the agent unless it runs (under systemd where it is init, else our own
+    supervisor in the background); wait for health."""
+    from . import systemd
+
+    if systemd.usable():
+        return systemd.start(config, health, wait)
     if read_pid(config) and health(config):
         return "running"
     config.home.mkdir(parents=True, exist_ok=True)
@@ -72,6 +77,10 @@ def start(config: AgentConfig, wait: float = 60.0) -> str:
 
 
 def stop(config: AgentConfig, wait: float = 30.0) -> bool:
+    from . import systemd
+
+    if systemd.stop(config):
+        return True
     pid = read_pid(config)
     if pid is None:
         return False

@@ -17,22 +17,26 @@ import pytest
 from tests.support.sshd import fingerprint_sha256, wait_for_ssh_banner
 
 IMAGE = "faasctl/node:test"
+SYSTEMD_IMAGE = "faasctl/node-systemd:test"
 
 
 @contextlib.contextmanager
-def node_containers(count: int, public_key: str) -> Iterator[list[Any]]:
+def node_containers(count: int, public_key: str, image: str = IMAGE) -> Iterator[list[Any]]:
     client = docker.from_env()
     try:
-        client.images.get(IMAGE)
+        client.images.get(image)
     except docker.errors.ImageNotFound:
-        pytest.fail(f"image {IMAGE} is missing; run scripts/setup.sh (it runs scripts/node-image.sh)")
+        pytest.fail(f"image {image} is missing; run scripts/setup.sh (it builds the node images)")
     from testcontainers.core.container import DockerContainer
 
     containers: list[Any] = []
     try:
         for _ in range(count):
-            c = (DockerContainer(IMAGE).with_env("AUTHORIZED_KEY", public_key)
+            c = (DockerContainer(image).with_env("AUTHORIZED_KEY", public_key)
                  .with_volume_mapping("/var/run/docker.sock", "/var/run/docker.sock", "rw"))
+            if image == SYSTEMD_IMAGE:  # systemd as init, unprivileged
+                c = (c.with_volume_mapping("/sys/fs/cgroup", "/sys/fs/cgroup", "ro")
+                     .with_tmpfs_mount("/run").with_tmpfs_mount("/run/lock"))
             c.ports["22/tcp"] = cast("int | None", ("127.0.0.1",))
             c.ports["7701/tcp"] = cast("int | None", ("127.0.0.1",))
             c.start()
