@@ -25,7 +25,7 @@ ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
     LANG=C.UTF-8
 RUN export DEBIAN_FRONTEND=noninteractive \\
  && apt-get update -qq \\
- && apt-get install -y -qq --no-install-recommends openssh-server rsync python3-venv >/dev/null \\
+ && apt-get install -y -qq --no-install-recommends openssh-server rsync python3-venv sudo >/dev/null \\
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \\
  && rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub \\
  && mkdir -p /run/sshd /root/.ssh \\
