@@ -108,11 +108,24 @@ class RunnerChannel:
     async def request(self, msg: dict[str, Any], timeout: float | None) -> dict[str, Any]:
         if self.closed:
             raise RunnerGone(self.stderr_tail() or "the function's container stopped")
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[dict[str, Any]] = loop.create_future()
         self._pending = fut
         self._writer.write(json.dumps(msg, separators=(",", ":")).encode() + b"\n")
-        return await asyncio.wait_for(fut, timeout)
+        if timeout is None:
+            return await fut
+        # A timer on the future itself: wait_for would add a task per call on the hot path.
+        timer = loop.call_later(timeout, _expire, fut)
+        try:
+            return await fut
+        finally:
+            timer.cancel()
 
     def close(self) -> None:
         self._task.cancel()
         self._writer.close()
+
+
+def _expire(fut: asyncio.Future[Any]) -> None:
+    if not fut.done():
+        fut.set_exception(asyncio.TimeoutError())

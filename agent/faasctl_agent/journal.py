@@ -1,7 +1,7 @@
 """The agent's durable journal of calls and deployed functions (its own SQLite file).
 
 Async calls are written and fsynced before they are acknowledged, so an accepted call
-survives an agent crash. Finished sync calls are written behind in small batches: the
+survives an agent crash, and even a power cut. Finished sync calls are written behind in small batches: the
 caller already holds the result, and one fsync per call would cap throughput.
 """
 
@@ -38,7 +38,9 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
+        # NORMAL for the written-behind rows (safe against a crash of the agent, and an
+        # fsync per batch would stall the event loop); accept() switches to FULL.
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=5000")
         self.db.executescript(SCHEMA)
         self._pending: list[tuple[Any, ...]] = []
@@ -47,7 +49,11 @@ class Journal:
     def accept(self, call: dict[str, Any]) -> None:
         """Durably record an accepted call (used before acknowledging async calls)."""
         self.flush()
-        self.db.execute(_UPSERT, _row(call))
+        self.db.execute("PRAGMA synchronous=FULL")
+        try:
+            self.db.execute(_UPSERT, _row(call))  # its own transaction, fsynced at commit
+        finally:
+            self.db.execute("PRAGMA synchronous=NORMAL")
 
     def finish_later(self, call: dict[str, Any]) -> None:
         self._pending.append(_row(call))

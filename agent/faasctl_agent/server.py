@@ -44,7 +44,10 @@ class AgentServer:
         auth = AsyncioAuthenticator(self.ctx)
         auth.start()
         auth.configure_curve_callback("*", AllowList(self.config.authorized_dir))
-        sock = self.ctx.socket(zmq.ROUTER)
+        # A plain socket read from the loop's own selector: zmq.asyncio's futures cost about
+        # 50 µs a request here, a third of the agent's warm-call overhead.
+        # (Same C context as the authenticator, so CURVE's ZAP handler still applies.)
+        sock: zmq.Socket[bytes] = zmq.Context.shadow(self.ctx.underlying).socket(zmq.ROUTER)
         sock.curve_server = True
         sock.curve_publickey, sock.curve_secretkey = public, secret
         sock.setsockopt(zmq.LINGER, 0)
@@ -53,10 +56,12 @@ class AgentServer:
         await self.service.start()
         log.info("agent %s %s serving on %s", self.config.name, __version__, self.config.zmq_endpoint)
         reaper = asyncio.ensure_future(self._reap())
-        receiver = asyncio.ensure_future(self._receive(sock))
+        fd = int(sock.getsockopt(zmq.FD))
+        loop.add_reader(fd, self._drain, sock)
+        self._drain(sock)
         await self._stop.wait()
         log.info("stopping")
-        receiver.cancel()
+        loop.remove_reader(fd)
         await self.service.stop(remove_containers=True)
         if self._tasks:  # replies of calls that finished while draining
             await asyncio.wait(list(self._tasks), timeout=5)
@@ -66,14 +71,20 @@ class AgentServer:
         auth.stop()
         self.ctx.term()
 
-    async def _receive(self, sock: zmq.asyncio.Socket) -> None:
-        while True:
-            frames = await sock.recv_multipart()
+    def _drain(self, sock: zmq.Socket[bytes]) -> None:
+        """Take every waiting request (ZeroMQ's descriptor is edge-triggered: drain it)."""
+        if sock.closed:
+            return
+        while int(sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+            try:
+                frames = sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                break
             task = asyncio.ensure_future(self._handle(sock, frames[0], frames[-1]))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _handle(self, sock: zmq.asyncio.Socket, ident: bytes, frame: bytes) -> None:
+    async def _handle(self, sock: zmq.Socket[bytes], ident: bytes, frame: bytes) -> None:
         req_id = ""
         try:
             req_id, op, args = protocol.decode_request(frame)
@@ -90,7 +101,10 @@ class AgentServer:
         except Exception as exc:  # a bug: keep serving, tell the caller, log the trace
             log.exception("request failed")
             reply = protocol.error(req_id, protocol.E_INTERNAL, f"agent error: {exc!r}", f"see {self.config.log_path}")
-        await sock.send_multipart([ident, reply])
+        if not sock.closed:
+            sock.send_multipart([ident, reply], zmq.NOBLOCK)  # ROUTER never blocks; it drops at HWM
+            # Sending can swallow the descriptor's edge for requests that arrived meanwhile.
+            asyncio.get_running_loop().call_soon(self._drain, sock)
 
     async def _reap(self) -> None:
         """Flush written-behind journal rows often; look for idle containers each second."""
