@@ -23,13 +23,9 @@ def parse_params(pairs: list[str], data: str | None) -> Any:
             return json.loads(data)
         except ValueError as exc:
             raise InvalidInput(f"--data is not valid JSON: {exc}", 'quote it like --data \'{"roll": "4d6"}\'') from exc
-    params: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise InvalidInput(f"parameter {pair!r} is not KEY=VALUE", "write it like -p roll=4d6")
-        params[key] = value
-    return params
+    from ..core.names import key_values
+
+    return key_values(pairs, "parameter", "-p roll=4d6")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlmodel import select
 
-from ..errors import Conflict, FaasctlError, HostKeyError, InvalidInput, NodeUnreachable, NotFound
+from ..errors import Conflict, FaasctlError, HostKeyError, NodeUnreachable, NotFound
 from ..state.db import transaction
 from ..state.models import Deployment, Node
 from . import bootstrap
 from .context import Context, loads
-from .names import check_name
+from .names import check_name, key_values
 
 
 def free_port() -> int:
@@ -107,10 +107,4 @@ def remove(ctx: Context, name: str, keep: bool = False,
 
 
 def parse_labels(items: list[str]) -> dict[str, str]:
-    labels = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise InvalidInput(f"label {item!r} is not KEY=VALUE", "write labels like --label zone=eu")
-        labels[key] = value
-    return labels
+    return key_values(items, "label", "--label zone=eu")
