@@ -51,7 +51,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 def sh(argv: list[str], env: dict[str, str] | None = None, timeout: float = 600) -> str:
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:4])}... failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
     return proc.stdout

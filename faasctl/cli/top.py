@@ -16,7 +16,7 @@ def parse_params(pairs: list[str], data: str | None) -> Any:
 
     if pairs and data is not None:
         raise InvalidInput("give either -p KEY=VALUE or --data JSON, not both")
-    if data is None and not pairs and not sys.stdin.isatty():
+    if data is None and not pairs and sys.stdin is not None and not sys.stdin.isatty():
         data = sys.stdin.read() or None
     if data is not None:
         try:

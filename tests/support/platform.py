@@ -30,7 +30,8 @@ class Platform:
             timeout: float = 600) -> subprocess.CompletedProcess[str]:
         """Run `faasctl ARGS` as a user would, in a new process."""
         proc = subprocess.run([*FAASCTL, *args], env=self.env, cwd=REPO, capture_output=True, text=True,
-                              input=input, timeout=timeout)
+                              input=input, stdin=None if input is not None else subprocess.DEVNULL,
+                              timeout=timeout)
         if check and proc.returncode != 0:
             raise AssertionError(f"faasctl {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
         return proc
