@@ -26,6 +26,8 @@ def add(
     http_port: int = typer.Option(7702, help="Agent health port (node loopback only)."),
     home: str = typer.Option("", help="Agent home on the node (default ~/.faasctl-agent/NAME)."),
     sudo: bool = typer.Option(False, "--sudo", help="Run node commands with `sudo -n`."),
+    tunnel: bool = typer.Option(False, "--tunnel", help="Reach the agent through SSH (its port stays closed: "
+                                "it binds the node's loopback only)."),
     accept_new_host_key: bool = typer.Option(False, "--accept-new-host-key",
                                              help="Trust the host key of a host seen for the first time."),
     host_key_fingerprint: str = typer.Option("", "--host-key-fingerprint",
@@ -52,7 +54,7 @@ def add(
                            labels=nodes.parse_labels(label), defaults=defaults, agent_port=agent_port,
                            agent_bind=agent_bind, agent_address=agent_address, http_port=http_port, home=home,
                            sudo=sudo, host_key_fingerprint=host_key_fingerprint,
-                           accept_new_host_key=accept_new_host_key)
+                           accept_new_host_key=accept_new_host_key, tunnel=tunnel)
         node = bootstrap_node(ctx, spec, progress(name))
     if json_out:
         emit_json(node)

@@ -44,6 +44,7 @@ class SshConnector:
         self.name = target.name
         self._client: Any = None
         self._remote_rsync: bool | None = None
+        self._forwarders: dict[tuple[str, int], Any] = {}
 
     # session -------------------------------------------------------------------
     def connect(self) -> Any:
@@ -144,7 +145,18 @@ class SshConnector:
             self._remote_rsync = here and there
         return self._remote_rsync
 
+    def forward(self, host: str, port: int) -> int:
+        """A local port that reaches host:port as seen from the node (see tunnel.py)."""
+        if (host, port) not in self._forwarders:
+            from .tunnel import Forwarder
+
+            self._forwarders[(host, port)] = Forwarder(self.connect().get_transport(), host, port)
+        return int(self._forwarders[(host, port)].port)
+
     def close(self) -> None:
+        for forwarder in self._forwarders.values():
+            forwarder.close()
+        self._forwarders.clear()
         if self._client is not None:
             self._client.close()
             self._client = None

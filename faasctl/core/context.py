@@ -59,7 +59,14 @@ class Context:
 
         key = f"{node['name']}|{node['zmq_endpoint']}|{node['server_key']}"
         if key not in self._clients:
-            self._clients[key] = AgentClient.for_node(node, identity or self.identity())
+            endpoint = node["zmq_endpoint"]
+            if node["kind"] == "ssh" and _ssh_settings(node).get("tunnel"):
+                port = int(endpoint.rsplit(":", 1)[1])
+                local = self.connector(node).forward("127.0.0.1", port)  # type: ignore[attr-defined]
+                endpoint = f"tcp://127.0.0.1:{local}"
+            keys = identity or self.identity()
+            self._clients[key] = AgentClient(node["name"], endpoint, node["server_key"], keys["public"],
+                                             keys["secret"])
         return self._clients[key]
 
     def connector(self, node: dict[str, Any]) -> Connector:
@@ -86,6 +93,13 @@ class Context:
         for connector in self._connectors.values():
             connector.close()
         self._connectors.clear()
+
+
+def _ssh_settings(node: dict[str, Any]) -> dict[str, Any]:
+    """SSH-only settings kept in the node's defaults (a JSON string in fast-path rows)."""
+    defaults = node.get("defaults") or {}
+    parsed = json.loads(defaults) if isinstance(defaults, str) else defaults
+    return dict(parsed.get("_ssh", {}))
 
 
 def loads(text: str | None, default: Any) -> Any:

@@ -16,7 +16,8 @@ from ..errors import InvalidInput, NotFound
 from .nodes_ssh import SshNodeSpec, parse_host
 
 FIELDS = {"host", "port", "user", "key", "labels", "agent_port", "agent_bind", "agent_address",
-          "http_port", "home", "sudo", "preload", "policy", "host_key_fingerprint", "accept_new_host_key"}
+          "http_port", "home", "sudo", "preload", "policy", "host_key_fingerprint", "accept_new_host_key",
+          "tunnel"}
 
 
 def load(path: Path) -> list[SshNodeSpec]:
@@ -63,6 +64,7 @@ def spec(name: str, entry: dict[str, Any], base: Path) -> SshNodeSpec:
             agent_bind=str(entry.get("agent_bind", "0.0.0.0")), agent_address=str(entry.get("agent_address", "")),
             http_port=int(entry.get("http_port", 7702)), home=str(entry.get("home", "")),
             sudo=bool(entry.get("sudo", False)), host_key_fingerprint=str(entry.get("host_key_fingerprint", "")),
-            accept_new_host_key=bool(entry.get("accept_new_host_key", False)))
+            accept_new_host_key=bool(entry.get("accept_new_host_key", False)),
+            tunnel=bool(entry.get("tunnel", False)))
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"node {name}: {exc}", "ports are integers, labels a table of strings") from exc

@@ -51,8 +51,11 @@ class SshNodeSpec:
     sudo: bool = False
     host_key_fingerprint: str = ""
     accept_new_host_key: bool = False
+    tunnel: bool = False  # reach the agent through SSH; it then binds the node's loopback only
 
     def endpoint(self) -> str:
+        if self.tunnel:  # the address on the node the tunnel leads to
+            return f"tcp://127.0.0.1:{self.agent_port}"
         address = self.agent_address or self.host
         if ":" not in address:
             address = f"{address}:{self.agent_port}"
@@ -85,8 +88,9 @@ def spec_of(node: dict[str, Any]) -> SshNodeSpec:
                        key_path=node["key_path"], labels=node["labels"],
                        defaults={k: v for k, v in node["defaults"].items() if k != "_ssh"},
                        agent_port=int(ssh.get("agent_port", 7701)), agent_bind=ssh.get("agent_bind", "0.0.0.0"),
-                       agent_address=node["zmq_endpoint"].removeprefix("tcp://"), http_port=node["http_port"],
-                       home=node["agent_home"], sudo=bool(ssh.get("sudo")))
+                       agent_address="" if ssh.get("tunnel") else node["zmq_endpoint"].removeprefix("tcp://"),
+                       http_port=node["http_port"], home=node["agent_home"], sudo=bool(ssh.get("sudo")),
+                       tunnel=bool(ssh.get("tunnel")))
 
 
 def bootstrap_node(ctx: Context, spec: SshNodeSpec, progress: Progress | None = None) -> dict[str, Any]:
@@ -121,7 +125,7 @@ def bootstrap_node(ctx: Context, spec: SshNodeSpec, progress: Progress | None = 
             say("agent running this build")  # nothing to do on the node
             server_key, config = found["server_key"], found["config"]
         else:
-            bind = f"tcp://{spec.agent_bind}:{spec.agent_port}"
+            bind = f"tcp://{'127.0.0.1' if spec.tunnel else spec.agent_bind}:{spec.agent_port}"
             captured = bootstrap.run_plan(conn, bootstrap.configure_plan(
                 bootstrap.venv_python(home), home, spec.name, bind, spec.http_port, identity["public"],
                 spec.defaults), say)
@@ -130,17 +134,20 @@ def bootstrap_node(ctx: Context, spec: SshNodeSpec, progress: Progress | None = 
     finally:
         conn.close()
     defaults = {**spec.defaults, "_ssh": {"sudo": spec.sudo, "agent_port": spec.agent_port,
-                                          "agent_bind": spec.agent_bind, "build": build}}
+                                          "agent_bind": spec.agent_bind, "build": build, "tunnel": spec.tunnel}}
     node = Node(name=spec.name, kind="ssh", host=spec.host, port=spec.port, user=spec.user,
                 key_path=spec.key_path, labels=json.dumps(spec.labels), agent_home=home,
                 zmq_endpoint=spec.endpoint(), http_port=spec.http_port, server_key=server_key,
                 defaults=json.dumps(defaults))
     say("health check over CURVE")
-    client = AgentClient.for_node(node_dict(node), identity)  # one per thread under fan-out
-    try:
-        hello = client.request("hello", timeout=20, connect_timeout=20)
-    finally:
-        client.close()
+    if spec.tunnel:  # through this process's SSH session to the node (kept for later requests)
+        hello = ctx.client(node_dict(node), identity).request("hello", timeout=20, connect_timeout=20)
+    else:
+        client = AgentClient.for_node(node_dict(node), identity)  # one per thread under fan-out
+        try:
+            hello = client.request("hello", timeout=20, connect_timeout=20)
+        finally:
+            client.close()
     node.agent_version = str(hello.get("agent", ""))
     with transaction(ctx.engine) as s:
         prior = s.get(Node, spec.name)
