@@ -20,6 +20,8 @@ def add(
     key: str = typer.Option("", "--key", help="SSH private key (default: your ssh agent and ~/.ssh keys)."),
     label: List[str] = typer.Option([], "--label", help="KEY=VALUE label for placement; repeatable."),
     preload: str = typer.Option(None, help="Default preload policy on this node: none, runtime or function."),
+    stem_cells: int = typer.Option(None, help="Stem cells this node keeps per runtime for --preload runtime "
+                                   "(default 2; a runtime's own --stem-cells wins)."),
     agent_port: int = typer.Option(7701, help="Port the agent's CURVE socket binds on the node."),
     agent_bind: str = typer.Option("0.0.0.0", help="Address the agent's CURVE socket binds on the node."),
     agent_address: str = typer.Option("", help="HOST[:PORT] to dial the agent at, if not HOST:AGENT_PORT."),
@@ -40,7 +42,9 @@ def add(
     from ..errors import InvalidInput
 
     ctx = Context()
-    defaults = {"preload": preload} if preload else {}
+    from ..core.functions import check_policy
+
+    defaults = check_policy({"preload": preload, "stem_cells": stem_cells})
     if host is None:
         if name != "local":
             raise InvalidInput(f"node {name!r} needs --host [USER@]HOST[:PORT]",
@@ -103,7 +107,9 @@ def _fan_out(ctx: Any, specs: list[Any], work: Any, parallel: int, json_out: boo
     from ..errors import FaasctlError
 
     ctx.engine, ctx.identity()  # made once here, not raced by the threads
-    outcomes = fanout.run(specs, lambda spec: str(spec.name), work, parallel)
+    # a first bootstrap reports 10 steps (connect, probe, wheels, push, install, configure,
+    # keys, authorise, start, health check); a re-run reports fewer and its bar completes
+    outcomes = fanout.run(specs, lambda spec: str(spec.name), work, parallel, total=10)
     if json_out:
         emit_json([{"name": o.name, "ok": o.ok, "error": o.error, "hint": o.hint, "seconds": round(o.seconds, 2),
                     "agent": (o.value or {}).get("agent_version", "")} for o in outcomes])

@@ -21,7 +21,7 @@ PRELOADS = ("none", "runtime", "function")
 POLICY_LIMITS: dict[str, tuple[type, float, float]] = {
     "min_warm": (int, 0, 64), "max_concurrency": (int, 1, 1024), "queue_limit": (int, 0, 100_000),
     "idle_timeout": (float, 1, 86_400), "timeout": (float, 0.1, 3_600), "memory_mb": (int, 16, 65_536),
-    "cpus": (float, 0.05, 64), "pids": (int, 16, 65_536),
+    "cpus": (float, 0.05, 64), "pids": (int, 16, 65_536), "stem_cells": (int, 0, 32),
 }
 
 
@@ -137,7 +137,7 @@ def _deploy_everywhere(ctx: Context, rt: dict[str, Any], digest: str, args: dict
 
     if len(targets) == 1:
         return {targets[0]["name"]: on_node(targets[0], lambda _step: None)}, []
-    outcomes = fanout.run(targets, lambda n: str(n["name"]), on_node)
+    outcomes = fanout.run(targets, lambda n: str(n["name"]), on_node, total=3)
     results = {o.name: o.value for o in outcomes if o.ok}
     failed = [o for o in outcomes if not o.ok]
     if not results:

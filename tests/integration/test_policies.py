@@ -161,3 +161,23 @@ def test_retries_rerun_a_failing_async_call(platform: Platform, tmp_path: Path) 
     assert call["status"] == "ERROR" and "always" in call["error"]
     refused = platform.cli("invoke", "flaky", "--retries", "2", check=False)
     assert refused.returncode == 2 and "--async" in refused.stderr
+
+
+def test_node_default_stem_cell_count(tmp_path: Path) -> None:
+    plat = Platform(tmp_path / "home", {**os.environ, "FAASCTL_HOME": str(tmp_path / "home")})
+    plat.cli("node", "add", "local", "--stem-cells", "1")
+    try:
+        plat.cli("runtime", "add", "python", "--from", "runtimes/python")
+        deploy(plat, tmp_path, "one-stem", TRIVIAL, "--preload", "runtime")
+
+        def stems() -> int:
+            st = json.loads(plat.cli("node", "status", "local", "--json").stdout)
+            return int(sum(st.get("stem_cells", {}).values()))
+
+        assert wait_until(lambda: stems() == 1)
+        time.sleep(1)
+        assert stems() == 1  # the pool stops at the node's default, not the built-in 2
+        bad = plat.cli("node", "add", "local", "--stem-cells", "99", check=False)
+        assert bad.returncode == 2 and "stem-cells" in bad.stderr
+    finally:
+        plat.cli("node", "rm", "local", check=False)
