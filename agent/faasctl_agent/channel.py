@@ -15,9 +15,13 @@ from collections import deque
 from typing import Any
 from urllib.parse import urlparse
 
+from .framing import LineFramer, LineTooLong
+
 
 class RunnerGone(Exception):
     """The container's process ended (or the stream broke) while a reply was awaited."""
+
+    over_limit = False  # the reply passed the framing limit (the container is not at fault)
 
 
 def docker_address() -> tuple[str, str | int]:
@@ -67,7 +71,8 @@ class RunnerChannel:
         return cls(reader, writer)
 
     async def _read_loop(self) -> None:
-        buf = b""
+        framer = LineFramer()
+        reason = ""
         try:
             while True:
                 header = await self._reader.readexactly(8)
@@ -76,15 +81,17 @@ class RunnerChannel:
                 if header[0] != 1:
                     self._keep_stderr(payload)
                     continue
-                buf += payload
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
+                for line in framer.feed(payload):
                     self._deliver(json.loads(line))
+        except LineTooLong as exc:
+            reason = f"the function's reply was over the limit of {framer.limit} bytes ({exc})"
+            self._writer.close()  # the caller removes the container; stop reading it now
         except (asyncio.IncompleteReadError, ConnectionError, ValueError):
             pass
         finally:
             self.closed = True
-            gone = RunnerGone(self.stderr_tail() or "the function's container stopped")
+            gone = RunnerGone(reason or self.stderr_tail() or "the function's container stopped")
+            gone.over_limit = bool(reason)
             for fut in (self.ready, self._pending):
                 if fut is not None and not fut.done():
                     fut.set_exception(gone)

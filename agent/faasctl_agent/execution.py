@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .channel import RunnerGone
@@ -21,9 +21,11 @@ from .protocol import E_BUSY, AgentFailure
 
 
 class CallRunner:
-    def __init__(self, journal: Journal, count: Callable[[str], None]) -> None:
+    def __init__(self, journal: Journal, count: Callable[[str], None],
+                 stop_cause: Callable[[str, dict[str, Any]], Awaitable[str]]) -> None:
         self.journal = journal
         self.count = count
+        self.stop_cause = stop_cause  # why a container died (out of memory...), asked of the engine
         self.running = 0  # calls between acceptance and their end (queued or in a container)
         self.in_container = 0
 
@@ -70,7 +72,11 @@ class CallRunner:
             outcome = {"error": f"no result within {pool.spec['timeout']} s; container killed"}
         except RunnerGone as exc:
             healthy, status = False, "ERROR"
-            outcome = {"error": f"the function's container died: {exc}"}
+            if exc.over_limit:
+                outcome = {"error": f"output over its limit: {exc}; the container was removed"}
+            else:
+                cause = await self.stop_cause(lease.worker.cid, pool.spec)
+                outcome = {"error": cause or f"the function's container died: {exc}", "log": str(exc)}
         finally:
             self.in_container -= 1
         call["run_ms"] = round((time.monotonic() - t0) * 1000, 3)

@@ -12,22 +12,25 @@ from __future__ import annotations
 import contextlib
 import io
 import secrets
-import tarfile
+import signal
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
 import docker
 import docker.errors
+import requests.exceptions
 
-from . import archive
 from .protocol import E_NOT_FOUND, E_RUNTIME, AgentFailure
+from .volumes import DEPS_DIR, LABEL_NODE, VolumeOps
 
 RUNNER_DIR = "/opt/faasctl"
-DEPS_DIR = "/deps"
-LABEL_NODE = "faasctl.node"
 LABEL_FUNCTION = "faasctl.function"
 FUNCTION_USER = "65534:65534"
+# No engine-side log for function containers: the runner captures what a function prints
+# (bounded), and a json-file log would grow without bound on the host's disk.
+FUNCTION_LOG = {"Type": "none"}
+__all__ = ["DEPS_DIR", "FUNCTION_LOG", "FUNCTION_USER", "LABEL_FUNCTION", "LABEL_NODE", "RUNNER_DIR",
+           "ContainerSpec", "Executor"]
 
 
 @dataclass
@@ -44,7 +47,7 @@ class ContainerSpec:
     labels: dict[str, str] = field(default_factory=dict)
 
 
-class Executor:
+class Executor(VolumeOps):
     def __init__(self, node: str) -> None:
         self.node = node  # the agent's unique scope (AgentConfig.scope), not just its name
         try:
@@ -103,63 +106,6 @@ class Executor:
             raise AgentFailure(E_RUNTIME, f"building {tag} failed: {exc.explanation}") from exc
         return tag
 
-    # volumes ----------------------------------------------------------------
-    def volume_exists(self, name: str) -> bool:
-        try:
-            self.api.inspect_volume(name)
-            return True
-        except docker.errors.NotFound:
-            return False
-
-    def fill_volume(self, name: str, image: str, tar: bytes) -> None:
-        """Create `name` and unpack `tar` into it through a container that never starts."""
-        self.api.create_volume(name, labels={LABEL_NODE: self.node})
-        cid = self.api.create_container(
-            image, command=["true"], labels={LABEL_NODE: self.node}, network_disabled=True,
-            host_config=self.api.create_host_config(binds={name: {"bind": "/fill", "mode": "rw"}}),
-        )["Id"]
-        try:
-            if not self.api.put_archive(cid, "/fill", tar):
-                raise AgentFailure(E_RUNTIME, f"docker refused to fill volume {name}")
-        except docker.errors.APIError as exc:
-            self.api.remove_volume(name, force=True)
-            raise AgentFailure(E_RUNTIME, f"could not fill volume {name}: {exc.explanation}") from exc
-        finally:
-            self.api.remove_container(cid, force=True)
-
-    def runner_volume(self, image: str) -> str:
-        source = resources.files("faasctl_agent").joinpath("runner/runner.py").read_bytes()
-        name = f"faasctl-{self.node}-runner-{archive.sha256(source)[:16]}"
-        if not self.volume_exists(name):
-            entry = archive.Entry("runner.py", "file", 0o644, source)
-            self.fill_volume(name, image, archive.pack([entry], compress=False))
-        return name
-
-    def install_deps(self, image: str, code_volume: str, path: str, command: str, volume: str) -> None:
-        """Run the runtime's dependency command once into `volume`; logs in the error."""
-        self.api.create_volume(volume, labels={LABEL_NODE: self.node})
-        env = {"PIP_TARGET": DEPS_DIR, "FAAS_DEPS": DEPS_DIR, "HOME": "/tmp", "PIP_NO_CACHE_DIR": "1",
-               "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_ROOT_USER_ACTION": "ignore"}
-        cid = self.api.create_container(
-            image, command=["sh", "-c", command], user="0:0", working_dir=path, environment=env,
-            labels={LABEL_NODE: self.node, "faasctl.role": "deps"},
-            host_config=self.api.create_host_config(
-                binds={code_volume: {"bind": path, "mode": "ro"}, volume: {"bind": DEPS_DIR, "mode": "rw"}},
-                cap_drop=["ALL"], security_opt=["no-new-privileges"], pids_limit=256, mem_limit="1g",
-                memswap_limit="1g"),
-        )["Id"]
-        try:
-            self.api.start(cid)
-            code = self.api.wait(cid, timeout=900).get("StatusCode", 1)
-            if code != 0:
-                log = self.api.logs(cid, tail=30).decode(errors="replace").strip()
-                raise AgentFailure(E_RUNTIME, f"installing dependencies failed (exit {code})", log)
-        except AgentFailure:
-            self.api.remove_container(cid, force=True)
-            self.api.remove_volume(volume, force=True)
-            raise
-        self.api.remove_container(cid, force=True)
-
     # function containers ------------------------------------------------------
     def create(self, spec: ContainerSpec) -> str:
         binds = {spec.runner_volume: {"bind": RUNNER_DIR, "mode": "ro"}}
@@ -176,7 +122,7 @@ class Executor:
             binds=binds, cap_drop=["ALL"], security_opt=["no-new-privileges"], pids_limit=spec.pids,
             mem_limit=mem, memswap_limit=mem, nano_cpus=int(spec.cpus * 1e9), read_only=True,
             tmpfs={"/tmp": "rw,nosuid,nodev,size=64m"},
-            network_mode="bridge" if spec.network else "none",
+            network_mode="bridge" if spec.network else "none", log_config=FUNCTION_LOG,
         )
         labels = {LABEL_NODE: self.node, **spec.labels}
         try:
@@ -207,26 +153,32 @@ class Executor:
                                         "PidsLimit": pids})
         self.api._raise_for_status(res)
 
-    def export_volume(self, volume: str, image: str) -> bytes:
-        """A volume's files as a tar with paths relative to its root (for stem cells)."""
-        cid = self.api.create_container(
-            image, command=["true"], labels={LABEL_NODE: self.node}, network_disabled=True,
-            host_config=self.api.create_host_config(binds={volume: {"bind": "/export", "mode": "ro"}}))["Id"]
+    def runner_volume(self, image: str) -> str:
+        """The runner's volume, filled if missing (tests and tools; the service journals it)."""
+        name, tar = self.runner_source()
+        if not self.volume_exists(name):
+            self.fill_volume(name, image, tar)
+        return name
+
+    def stop_cause(self, cid: str, memory_mb: int) -> str:
+        """Why a function's container stopped, in words; "" when the engine cannot tell."""
         try:
-            stream, _ = self.api.get_archive(cid, "/export")
-            raw = b"".join(stream)
-        finally:
-            self.api.remove_container(cid, force=True)
-        src = tarfile.open(fileobj=io.BytesIO(raw))  # noqa: SIM115 (in-memory)
-        out = io.BytesIO()
-        with tarfile.open(fileobj=out, mode="w") as dst:
-            for member in src:
-                _, _, rel = member.name.partition("/")
-                if not rel:
-                    continue
-                member.name = rel
-                dst.addfile(member, src.extractfile(member) if member.isfile() else None)
-        return out.getvalue()
+            self.api.wait(cid, timeout=5)
+            state = self.api.inspect_container(cid)["State"]
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return ""
+        if state.get("Running"):
+            return ""
+        if state.get("OOMKilled"):
+            return (f"out of memory: the function passed its memory limit of {memory_mb} MiB and was killed "
+                    "(raise it with --memory)")
+        code = int(state.get("ExitCode") or 0)
+        if code > 128:
+            try:
+                return f"the function's container was killed by {signal.Signals(code - 128).name} (exit {code})"
+            except ValueError:
+                pass
+        return f"the function's container exited with status {code}"
 
     def remove(self, cid: str) -> None:
         try:

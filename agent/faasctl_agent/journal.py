@@ -8,10 +8,20 @@ caller already holds the result, and one fsync per call would cap throughput.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+
+from .protocol import E_RUNTIME, AgentFailure
+
+log = logging.getLogger("faasctl_agent")
+# Written-behind rows kept while the disk is full (each is a finished sync call whose
+# caller already has the result); past this the oldest are dropped, so memory stays bounded.
+MAX_PENDING = 10_000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS functions (
@@ -26,6 +36,7 @@ CREATE TABLE IF NOT EXISTS calls (
     accepted_at REAL NOT NULL, finished_at REAL
 );
 CREATE TABLE IF NOT EXISTS deps (key TEXT PRIMARY KEY, volume TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS volumes (name TEXT PRIMARY KEY, completed_at REAL NOT NULL);
 """
 CALL_FIELDS = (
     "id", "function", "digest", "params", "status", "result", "log", "error",
@@ -36,14 +47,33 @@ FINAL = ("DONE", "ERROR", "TIMEOUT", "LOST")
 
 class Journal:
     def __init__(self, path: Path) -> None:
+        self.path = path
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL for the written-behind rows (safe against a crash of the agent, and an
-        # fsync per batch would stall the event loop); accept() switches to FULL.
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=5000")
-        self.db.executescript(SCHEMA)
+        with self._writing("open"):
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL for the written-behind rows (safe against a crash of the agent, and an
+            # fsync per batch would stall the event loop); accept() switches to FULL.
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA busy_timeout=5000")
+            self.db.executescript(SCHEMA)
         self._pending: list[tuple[Any, ...]] = []
+        self.dropped = 0  # written-behind rows given up while the disk stayed full
+
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """A write that fails on a full disk rolls back whole and says so in one line."""
+        try:
+            yield
+        except (sqlite3.OperationalError, OSError) as exc:
+            if self.db.in_transaction:
+                with suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
+            text = str(exc).lower()
+            if "full" in text or "no space" in text:
+                raise AgentFailure(E_RUNTIME, f"the agent's disk is full: could not {what} in {self.path}",
+                                   f"free space on the filesystem holding {self.path.parent}, then retry") from exc
+            raise AgentFailure(E_RUNTIME, f"the agent's journal failed to {what}: {exc}",
+                               f"check {self.path} and the disk holding it") from exc
 
     # calls -------------------------------------------------------------------
     def accept(self, call: dict[str, Any]) -> None:
@@ -51,7 +81,8 @@ class Journal:
         self.flush()
         self.db.execute("PRAGMA synchronous=FULL")
         try:
-            self.db.execute(_UPSERT, _row(call))  # its own transaction, fsynced at commit
+            with self._writing("record the call"):
+                self.db.execute(_UPSERT, _row(call))  # its own transaction, fsynced at commit
         finally:
             self.db.execute("PRAGMA synchronous=NORMAL")
 
@@ -59,12 +90,22 @@ class Journal:
         self._pending.append(_row(call))
 
     def flush(self) -> None:
+        """Write the written-behind rows; on a full disk keep them (bounded) for the next try."""
         if not self._pending:
             return
-        rows, self._pending = self._pending, []
-        self.db.execute("BEGIN")
-        self.db.executemany(_UPSERT, rows)
-        self.db.execute("COMMIT")
+        rows = self._pending
+        try:
+            with self._writing("write finished calls"):
+                self.db.execute("BEGIN")
+                self.db.executemany(_UPSERT, rows)
+                self.db.execute("COMMIT")
+        except AgentFailure as exc:
+            if len(rows) > MAX_PENDING:
+                self.dropped += len(rows) - MAX_PENDING
+                del rows[:len(rows) - MAX_PENDING]
+            log.warning("%s (%s); %d rows kept for later", exc.message, exc.hint, len(rows))
+            return
+        self._pending = []
 
     def get(self, call_id: str) -> dict[str, Any] | None:
         self.flush()
@@ -86,12 +127,14 @@ class Journal:
 
     # functions and dependency caches -------------------------------------------
     def save_function(self, name: str, digest: str, spec: dict[str, Any]) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO functions VALUES (?,?,?,?)", (name, digest, json.dumps(spec), time.time())
-        )
+        with self._writing("record the function"):
+            self.db.execute(
+                "INSERT OR REPLACE INTO functions VALUES (?,?,?,?)", (name, digest, json.dumps(spec), time.time())
+            )
 
     def forget_function(self, name: str) -> None:
-        self.db.execute("DELETE FROM functions WHERE name=?", (name,))
+        with self._writing("forget the function"):
+            self.db.execute("DELETE FROM functions WHERE name=?", (name,))
 
     def functions(self) -> list[dict[str, Any]]:
         return [json.loads(r[0]) for r in self.db.execute("SELECT spec FROM functions")]
@@ -101,7 +144,19 @@ class Journal:
         return row[0] if row else None
 
     def save_deps(self, key: str, volume: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO deps VALUES (?,?,?)", (key, volume, time.time()))
+        with self._writing("record the dependency cache"):
+            self.db.execute("INSERT OR REPLACE INTO deps VALUES (?,?,?)", (key, volume, time.time()))
+
+    def volume_complete(self, name: str) -> bool:
+        """True once a volume's fill finished; a volume without this mark is never trusted."""
+        return self.db.execute("SELECT 1 FROM volumes WHERE name=?", (name,)).fetchone() is not None
+
+    def mark_volume(self, name: str, complete: bool = True) -> None:
+        with self._writing("record the volume"):
+            if complete:
+                self.db.execute("INSERT OR REPLACE INTO volumes VALUES (?,?)", (name, time.time()))
+            else:
+                self.db.execute("DELETE FROM volumes WHERE name=?", (name,))
 
     def close(self) -> None:
         self.flush()

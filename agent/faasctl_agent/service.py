@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
-from . import __version__, archive, names
+from . import __version__, archive, deps, names, store
 from .config import AgentConfig
 from .execution import CallRunner
 from .executor import LABEL_FUNCTION, Executor
@@ -31,19 +32,21 @@ class Service:
         self.executor = executor
         self.journal = journal
         self.pools: dict[str, Pool] = {}
-        self.calls = CallRunner(journal, self.count)
+        self.calls = CallRunner(journal, self.count, self._stop_cause)
         self.workers = Workers(config, executor, self.count, self._artifact)
         self.started_at = time.time()
         self.counters: dict[str, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._fills: dict[str, asyncio.Lock] = {}
 
     # lifecycle ---------------------------------------------------------------
     async def start(self) -> None:
         removed = await asyncio.to_thread(self.executor.remove_all)
         self.count("leftover_containers_removed", removed)
+        self.count("stale_temp_files_removed", await asyncio.to_thread(store.sweep, self.config.artifacts_dir))
         for spec in self.journal.functions():
             # The runner ships with this agent: an upgrade must not keep an old one in use.
-            spec["runner_volume"] = await asyncio.to_thread(self.executor.runner_volume, spec["image"])
+            spec["runner_volume"] = await self._runner_volume(spec["image"])
             pool = self._install_pool(spec)
             if spec["preload"] == "function" and int(spec["min_warm"]) > 0:
                 self.spawn(pool.prewarm(int(spec["min_warm"])))
@@ -115,10 +118,9 @@ class Service:
             raise AgentFailure(E_BAD_ARCHIVE, f"archive refused: {exc}") from exc
         image, path = runtime["image"], runtime.get("path") or "/ws"
         await asyncio.to_thread(self.executor.ensure_image, image)
-        code_volume = f"faasctl-{self.executor.node}-code-{digest[:16]}"
-        if not await asyncio.to_thread(self.executor.volume_exists, code_volume):
-            await asyncio.to_thread(self.executor.fill_volume, code_volume, image, archive.pack(entries, False))
-        runner_volume = await asyncio.to_thread(self.executor.runner_volume, image)
+        code_volume = await self._filled(f"faasctl-{self.executor.node}-code-{digest[:16]}", image,
+                                         lambda: archive.pack(entries, False))
+        runner_volume = await self._runner_volume(image)
         deps_volume, deps_state = await self._dependencies(entries, runtime, image, path, code_volume)
         spec = {k: args.get(k, self.config.defaults[k]) for k in POLICY_KEYS}
         spec.update(name=name, digest=digest, image=image, path=path, mode=args.get("mode", "command"),
@@ -175,38 +177,42 @@ class Service:
 
     # internals -------------------------------------------------------------------
     def _artifact(self, digest: str) -> bytes:
-        if not names.valid_digest(digest):
-            raise AgentFailure(E_BAD_REQUEST, f"{digest!r} is not an artifact digest")
-        path = self.config.artifacts_dir / f"{digest}.tar.gz"
-        if not path.exists():
-            raise AgentFailure(E_NOT_FOUND, f"artifact {digest[:12]} is not on node {self.config.name}",
-                               "push it first (faasctl does this as part of deploy)")
-        data = path.read_bytes()
-        if archive.sha256(data) != digest:
-            path.unlink()
-            raise AgentFailure(E_BAD_ARCHIVE, f"artifact {digest[:12]} on node {self.config.name} is corrupt",
-                               "it was removed; deploy again to push it anew")
-        return data
+        return store.read(self.config.artifacts_dir, digest, self.config.name)
+
+    async def _filled(self, name: str, image: str, tar: Callable[[], bytes]) -> str:
+        """A volume filled to the end: one never marked complete is refilled from scratch."""
+        async with self._fills.setdefault(name, asyncio.Lock()):
+            if self.journal.volume_complete(name) and await asyncio.to_thread(self.executor.volume_exists, name):
+                return name
+            self.journal.mark_volume(name, complete=False)
+            await asyncio.to_thread(self.executor.refill_volume, name, image, tar())
+            self.journal.mark_volume(name)
+            return name
+
+    async def _runner_volume(self, image: str) -> str:
+        name, tar = self.executor.runner_source()
+        return await self._filled(name, image, lambda: tar)
+
+    async def _stop_cause(self, cid: str, spec: dict[str, Any]) -> str:
+        return await asyncio.to_thread(self.executor.stop_cause, cid, int(spec["memory_mb"]))
 
     async def _dependencies(self, entries: list[archive.Entry], runtime: dict[str, Any], image: str,
                             path: str, code_volume: str) -> tuple[str | None, str]:
-        requirements = (archive.file_bytes(entries, "requirements.txt") or b"").decode(errors="replace")
+        requirements = (archive.file_bytes(entries, deps.REQUIREMENTS) or b"").decode(errors="replace")
         command = runtime.get("dependencies") or ""
-        wanted = [ln for ln in requirements.splitlines()
-                  if ln.strip() and not ln.lstrip().startswith("#")]
-        if not wanted or not command:
+        if not deps.wanted_lines(requirements) or not command:
             return None, "none"
         image_id = await asyncio.to_thread(self.executor.image_id, image)
-        wheels = sorted(archive.sha256(e.data) for e in entries if e.name.endswith(".whl"))
-        key = archive.sha256("\n".join([str(image_id), command, requirements, *wheels]).encode())
+        key = deps.cache_key(entries, str(image_id), command)
         known = self.journal.deps_volume(key)
         if known is not None:
             exists: bool = await asyncio.to_thread(self.executor.volume_exists, known)
             if exists:
                 return known, "cached"
         volume = f"faasctl-{self.executor.node}-deps-{key[:16]}"
-        await asyncio.to_thread(self.executor.install_deps, image, code_volume, path, command, volume)
-        self.journal.save_deps(key, volume)
+        async with self._fills.setdefault(volume, asyncio.Lock()):
+            await asyncio.to_thread(self.executor.reinstall_deps, image, code_volume, path, command, volume)
+            self.journal.save_deps(key, volume)
         return volume, "installed"
 
     def _install_pool(self, spec: dict[str, Any]) -> Pool:
