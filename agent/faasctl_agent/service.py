@@ -98,14 +98,24 @@ class Service:
         }
 
     async def op_build_runtime(self, args: dict[str, Any]) -> dict[str, Any]:
-        if args.get("context_digest"):
-            context = self._artifact(args["context_digest"])
-            tag = await asyncio.to_thread(self.executor.build, context, args["tag"], args.get("base", ""),
-                                          args.get("offline_base", ""))
-        else:
-            tag = args["image"]
-            await asyncio.to_thread(self.executor.ensure_image, tag)
-        return {"image": tag, "id": await asyncio.to_thread(self.executor.image_id, tag)}
+        """Report how the image got here: present, pulled or built. With `carry_ok`, a node
+        that can do neither answers `missing` (with why) so faasctl carries the image over."""
+        tag = args["tag"] if args.get("context_digest") else args["image"]
+        if await asyncio.to_thread(self.executor.image_id, tag):
+            return {"image": tag, "id": await asyncio.to_thread(self.executor.image_id, tag), "how": "present"}
+        context = self._artifact(args["context_digest"]) if args.get("context_digest") else None
+        try:
+            if context is not None:
+                await asyncio.to_thread(self.executor.build, context, tag, args.get("base", ""),
+                                        args.get("offline_base", ""))
+            else:
+                await asyncio.to_thread(self.executor.ensure_image, tag)
+        except AgentFailure as exc:
+            if not args.get("carry_ok"):
+                raise
+            return {"image": tag, "id": None, "how": "missing", "why": exc.message}
+        how = "built" if context is not None else "pulled"
+        return {"image": tag, "id": await asyncio.to_thread(self.executor.image_id, tag), "how": how}
 
     async def op_deploy(self, args: dict[str, Any]) -> dict[str, Any]:
         name, digest, runtime = args.get("function"), args.get("digest"), args.get("runtime") or {}

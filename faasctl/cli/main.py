@@ -16,7 +16,7 @@ from . import call, fn, node, runtime, serve, top
 app = typer.Typer(
     name="faasctl",
     help="Self-hosted functions-as-a-service on your own Linux servers, driven from here.\n\n"
-    "Quick start: faasctl node add local; faasctl runtime add python --from runtimes/python; "
+    "Quick start: faasctl node add local; faasctl runtime add python; "
     "faasctl fn deploy dice examples/dice --runtime python; faasctl invoke dice -p roll=4d6",
     no_args_is_help=True,
     add_completion=False,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+STREAM_CHUNK = 1 << 16  # bytes per read/write of a stream: what bounds its memory
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,18 @@ class Connector(Protocol):
 
     def put_file(self, local: Path, remote: str) -> int:
         """Place `local` at `remote` atomically; returns bytes actually sent."""
+        ...
+
+    def stream_out(self, argv: tuple[str, ...] | list[str], timeout: float = 1800.0) -> Iterator[bytes]:
+        """Run argv and yield its stdout in chunks as it comes (`docker save` on a node).
+
+        A non-zero exit raises FaasctlError after the last chunk, with the command's stderr.
+        """
+        ...
+
+    def stream_in(self, argv: tuple[str, ...] | list[str], chunks: Iterable[bytes],
+                  timeout: float = 1800.0) -> Result:
+        """Run argv with `chunks` written to its stdin as they come (`docker load` on a node)."""
         ...
 
     def close(self) -> None: ...

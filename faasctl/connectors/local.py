@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ..errors import NodeUnreachable
-from .base import Result
+from ..errors import FaasctlError, NodeUnreachable
+from .base import STREAM_CHUNK, Result
 
 
 class LocalConnector:
@@ -35,5 +38,54 @@ class LocalConnector:
         os.replace(tmp, target)
         return local.stat().st_size
 
+    def stream_out(self, argv: tuple[str, ...] | list[str], timeout: float = 1800.0) -> Iterator[bytes]:
+        # stderr goes to a file: a pipe nobody reads could fill and stall the command
+        with tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+            killer = threading.Timer(timeout, proc.kill)  # bounds a command that hangs mid-stream
+            killer.start()
+            try:
+                assert proc.stdout is not None
+                while chunk := proc.stdout.read(STREAM_CHUNK):
+                    yield chunk
+                code = proc.wait()
+            finally:
+                killer.cancel()
+                if proc.poll() is None:  # the consumer stopped early
+                    proc.kill()
+                    proc.wait()
+            err.seek(0)
+            if code != 0:
+                raise FaasctlError(f"{argv[0]} on node {self.name} exited {code}: {_last_line(err.read())}")
+
+    def stream_in(self, argv: tuple[str, ...] | list[str], chunks: Iterable[bytes],
+                  timeout: float = 1800.0) -> Result:
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=out, stderr=err)
+            killer = threading.Timer(timeout, proc.kill)
+            killer.start()
+            try:
+                assert proc.stdin is not None
+                try:
+                    for chunk in chunks:
+                        proc.stdin.write(chunk)
+                    proc.stdin.close()
+                except BrokenPipeError:
+                    pass  # the command ended early; its exit code and stderr say why
+                code = proc.wait()
+            finally:
+                killer.cancel()
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            out.seek(0)
+            err.seek(0)
+            return Result(code, out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+
     def close(self) -> None:
         pass
+
+
+def _last_line(data: bytes) -> str:
+    lines = data.decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else "(no output on stderr)"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import select
 import shlex
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,33 @@ class SshConnector:
             raise NodeUnreachable(f"node {self.name}: SSH session broke while running {argv[0]} ({exc})",
                                   "check the node's network and sshd") from exc
         return Result(code, out.decode(errors="replace"), err.decode(errors="replace"))
+
+    # streams (docker save | docker load between engines; see sshstream.py) ----------
+    def stream_out(self, argv: tuple[str, ...] | list[str], timeout: float = 1800.0) -> Iterator[bytes]:
+        from .sshstream import read_stdout
+
+        return read_stdout(self._exec(argv), f"{argv[0]} on node {self.name}", timeout)
+
+    def stream_in(self, argv: tuple[str, ...] | list[str], chunks: Iterable[bytes],
+                  timeout: float = 1800.0) -> Result:
+        from .sshstream import write_stdin
+
+        return write_stdin(self._exec(argv), f"{argv[0]} on node {self.name}", chunks, timeout)
+
+    def _exec(self, argv: tuple[str, ...] | list[str]) -> Any:
+        import paramiko
+
+        command = shlex.join(list(argv))
+        if self.target.sudo:
+            command = "sudo -n " + command
+        try:
+            chan = self.connect().get_transport().open_session(timeout=CONNECT_TIMEOUT)
+            chan.exec_command(command)
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            self.close()
+            raise NodeUnreachable(f"node {self.name}: cannot start {argv[0]} over SSH ({exc})",
+                                  "check the node's network and sshd") from exc
+        return chan
 
     # files ---------------------------------------------------------------------
     def put_file(self, local: Path, remote: str) -> int:

@@ -1,26 +1,36 @@
 """Runtimes: the seed's object (image, path, dependencies, run) plus a handler default.
 
-A runtime built from a folder (`--from runtimes/python`) is packed like a function
-archive and built by each node's agent, so nodes need no registry.
+A runtime's folder (a built-in from package data, or `--from DIR`) is packed like a
+function archive and built by each node's agent, so nodes need no registry. A node
+that can neither pull nor build the image gets it carried from an engine that has it
+(images.py). Each node's outcome is reported: present, pulled, built or carried.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import tomllib
 from sqlmodel import select
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..state.db import transaction
 from ..state.models import Function, Runtime
-from . import artifacts, nodes
+from . import artifacts, images, nodes, runtime_builtin
 from .context import Context
 from .names import check_name
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the single file also runs on 3.10
+    import tomli as tomllib
+
 SEED_FIELDS = ("image", "path", "dependencies", "run")
+NodeProgress = Callable[[str, str], None]  # (node name, text)
+
 
 
 def runtime_dict(rt: Runtime) -> dict[str, Any]:
@@ -32,7 +42,7 @@ def get(ctx: Context, name: str) -> dict[str, Any]:
         rt = s.get(Runtime, name)
         if rt is None:
             raise NotFound(f"no runtime named {name!r}",
-                           "see `faasctl runtime list`, or add one: faasctl runtime add python --from runtimes/python")
+                           "see `faasctl runtime list`, or add a built-in one: faasctl runtime add python")
         return runtime_dict(rt)
 
 
@@ -41,23 +51,42 @@ def all_runtimes(ctx: Context) -> list[dict[str, Any]]:
         return [runtime_dict(r) for r in s.exec(select(Runtime).order_by(Runtime.name))]
 
 
-def add_from_dir(ctx: Context, name: str, folder: Path, base: str = "",
-                 stem_cells: int | None = None) -> dict[str, Any]:
-    check_name(name, "runtime")
-    definition = folder / "runtime.toml"
-    if not (folder / "Dockerfile").is_file() or not definition.is_file():
-        raise InvalidInput(f"{folder} needs a runtime.toml and a Dockerfile", "see runtimes/python for the layout")
+def parse_definition(data: bytes, where: str) -> dict[str, Any]:
     try:
-        spec = tomllib.loads(definition.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"{definition}: {exc}", "fix the TOML syntax") from exc
-    art = artifacts.prepare(ctx, folder)
+        return tomllib.loads(data.decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{where}: {exc}", "fix the TOML syntax") from exc
+
+
+def add_from_dir(ctx: Context, name: str, folder: Path, base: str = "", stem_cells: int | None = None,
+                 progress: NodeProgress | None = None) -> dict[str, Any]:
+    check_name(name, "runtime")
+    definition = folder / runtime_builtin.DEFINITION
+    if not (folder / "Dockerfile").is_file() or not definition.is_file():
+        raise InvalidInput(f"{folder} needs a runtime.toml and a Dockerfile",
+                           "see the built-in one: faasctl runtime list --available")
+    spec = parse_definition(definition.read_bytes(), str(definition))
+    return _add_built(ctx, name, spec, artifacts.prepare(ctx, folder), base, stem_cells, progress)
+
+
+def add_builtin(ctx: Context, name: str, base: str = "", stem_cells: int | None = None,
+                progress: NodeProgress | None = None) -> dict[str, Any]:
+    """`runtime add python`: the built-in of that name, packed from package data."""
+    check_name(name, "runtime")
+    files = runtime_builtin.files(name)
+    spec = parse_definition(files[runtime_builtin.DEFINITION], f"built-in runtime {name}")
+    return _add_built(ctx, name, spec, artifacts.prepare(ctx, runtime_builtin.packed(name)), base, stem_cells,
+                      progress)
+
+
+def _add_built(ctx: Context, name: str, spec: dict[str, Any], art: artifacts.Artifact, base: str,
+               stem_cells: int | None, progress: NodeProgress | None) -> dict[str, Any]:
     build = spec.get("build", {})
     rt = Runtime(name=name, image=f"faasctl/rt-{name}:{art.digest[:12]}", path=spec.get("path", "/ws"),
                  dependencies=spec.get("dependencies", ""), run=spec.get("run", ""), handler=spec.get("handler", ""),
                  source_digest=art.digest, base=base or build.get("base", ""),
                  offline_base=build.get("offline_base", ""), stem_cells=_stems(stem_cells))
-    return _register(ctx, rt)
+    return _register(ctx, rt, progress)
 
 
 def _stems(count: int | None) -> int | None:
@@ -79,7 +108,8 @@ def valid_image(image: str) -> bool:
 
 
 def add_image(ctx: Context, name: str, image: str, path: str = "/ws", dependencies: str = "", run: str = "",
-              handler: str = "", stem_cells: int | None = None) -> dict[str, Any]:
+              handler: str = "", stem_cells: int | None = None, progress: NodeProgress | None = None,
+              ) -> dict[str, Any]:
     check_name(name, "runtime")
     if not valid_image(image):
         raise InvalidInput(f"{image!r} is not an image reference",
@@ -89,29 +119,53 @@ def add_image(ctx: Context, name: str, image: str, path: str = "/ws", dependenci
     if not run and not handler:
         raise InvalidInput("a runtime needs a run command or a handler", "add --run 'python3 test.py'")
     return _register(ctx, Runtime(name=name, image=image, path=path, dependencies=dependencies, run=run,
-                                  handler=handler, stem_cells=_stems(stem_cells)))
+                                  handler=handler, stem_cells=_stems(stem_cells)), progress)
 
 
-def _register(ctx: Context, rt: Runtime) -> dict[str, Any]:
+def _register(ctx: Context, rt: Runtime, progress: NodeProgress | None = None) -> dict[str, Any]:
+    """Get the image onto every node: built (or pulled) where it can be, then carried to the rest."""
     targets = nodes.all_nodes(ctx)
     if not targets:
         raise NotFound("there are no nodes to build the runtime on", "add one first: faasctl node add local")
+    say: NodeProgress = progress or (lambda _node, _text: None)
     data = runtime_dict(rt)
+    report: dict[str, dict[str, Any]] = {}
     for node in targets:
-        ensure_on_node(ctx, data, node)
+        say(node["name"], "pulling" if not rt.source_digest else "building (or finding) the image")
+        report[node["name"]] = _build(ctx, data, node)
+    holders = [n for n in targets if report[n["name"]]["how"] != "missing"]
+    holders.sort(key=lambda n: n["kind"] != "local")  # read from this machine's engine first
+    for node in targets:
+        outcome = report[node["name"]]
+        if outcome["how"] == "missing":
+            name = str(node["name"])
+            report[name] = images.carry(ctx, rt.image, node, holders, outcome.get("why", ""),
+                                        lambda text: say(name, text))  # noqa: B023 (called within this turn)
+            holders.append(node)
     with transaction(ctx.engine) as s:
         s.merge(rt)
+    data["nodes"] = report
     return data
 
 
-def ensure_on_node(ctx: Context, rt: dict[str, Any], node: dict[str, Any]) -> None:
-    """Build (or find) the runtime's image on a node; instant when it is there."""
-    args: dict[str, Any] = {"name": rt["name"], "image": rt["image"]}
+def ensure_on_node(ctx: Context, rt: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """Build (or find) the runtime's image on a node, carried from another if it cannot."""
+    outcome = _build(ctx, rt, node)
+    if outcome["how"] != "missing":
+        return outcome
+    others = sorted((n for n in nodes.all_nodes(ctx) if n["name"] != node["name"]), key=lambda n: n["kind"] != "local")
+    return images.carry(ctx, rt["image"], node, others, outcome.get("why", ""))
+
+
+def _build(ctx: Context, rt: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """The agent's outcome: present, pulled, built, or missing (it cannot: carry it)."""
+    args: dict[str, Any] = {"name": rt["name"], "image": rt["image"], "carry_ok": True}
     if rt.get("source_digest"):
         artifacts.push(ctx, node, rt["source_digest"])
         args.update(context_digest=rt["source_digest"], tag=rt["image"], base=rt["base"],
                     offline_base=rt["offline_base"])
-    ctx.client(node).request("build_runtime", args, timeout=1800)
+    reply = ctx.client(node).request("build_runtime", args, timeout=1800)
+    return {"how": "ready", **{k: v for k, v in reply.items() if k in ("how", "why")}}  # older agents: no "how"
 
 
 def remove(ctx: Context, name: str) -> None:
