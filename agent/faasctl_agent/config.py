@@ -1,7 +1,8 @@
 """The agent's own settings: one JSON file in its home, written by bootstrap.
 
 Keeping every node-side path under one home folder is what lets `node rm` leave nothing
-behind and lets several agents (tests, one host) live side by side.
+behind and lets several agents (tests, one host) live side by side. The home is private
+(0700, files 0600): it holds the server's secret key, the HTTP token and the journal.
 """
 
 from __future__ import annotations
@@ -68,6 +69,11 @@ class AgentConfig:
     def log_path(self) -> Path:
         return self.home / "agent.log"
 
+    @property
+    def fatal_path(self) -> Path:
+        """Why the agent last refused to start (a port in use...), for `start` to report."""
+        return self.home / "agent.fatal"
+
     @classmethod
     def load(cls, home: Path) -> AgentConfig:
         raw = json.loads((home / "agent.json").read_text())
@@ -78,9 +84,29 @@ class AgentConfig:
         return cls(**raw)
 
     def save(self) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
+        private_home(self.home)
         data = asdict(self)
         data.pop("home")
         tmp = self.home / "agent.json.tmp"
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps(data, indent=2, sort_keys=True))
         os.replace(tmp, self.home / "agent.json")
+
+
+PRIVATE_FILES = ("agent.json", "agent.log", "agent.pid", "agent.child.pid", "agent.fatal", "journal.db",
+                 "journal.db-wal", "journal.db-shm")
+
+
+def private_home(home: Path) -> None:
+    """Make the home 0700 and its known files 0600, also a home an older agent made 0755."""
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for path, mode in [(home, 0o700)] + [(home / name, 0o600) for name in PRIVATE_FILES]:
+        try:
+            if path.stat().st_mode & 0o077:
+                os.chmod(path, mode)
+        except FileNotFoundError:
+            pass
+        except PermissionError:  # not ours (a shared folder given as --home): leave it
+            pass

@@ -16,7 +16,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .config import AgentConfig
+from .config import AgentConfig, private_home
+
+# The agent exits with this (sysexits' EX_CONFIG) when its configuration cannot work, a
+# port in use say: restarting cannot help, so the supervisor gives up at once.
+EXIT_CONFIG = 78
 
 
 def _alive(pid: int) -> bool:
@@ -55,10 +59,12 @@ def start(config: AgentConfig, wait: float = 60.0) -> str:
     from . import systemd
 
     if systemd.usable():
-        return systemd.start(config, health, wait)
+        config.fatal_path.unlink(missing_ok=True)
+        return systemd.start(config, _healthy_or_fatal, wait)
     if read_pid(config) and health(config):
         return "running"
-    config.home.mkdir(parents=True, exist_ok=True)
+    private_home(config.home)
+    config.fatal_path.unlink(missing_ok=True)
     log = open(config.log_path, "ab")  # noqa: SIM115 (handed to the child process)
     proc = subprocess.Popen(
         [sys.executable, "-m", "faasctl_agent", "supervise", "--home", str(config.home)],
@@ -67,13 +73,30 @@ def start(config: AgentConfig, wait: float = 60.0) -> str:
     config.pid_path.write_text(str(proc.pid))
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        if health(config):
+        if _healthy_or_fatal(config):
             return "started"
         if proc.poll() is not None:
+            _raise_fatal(config)
             break
         time.sleep(0.1)
     tail = config.log_path.read_text(errors="replace")[-1500:] if config.log_path.exists() else ""
     raise RuntimeError(f"agent did not become healthy; log tail:\n{tail}")
+
+
+def _raise_fatal(config: AgentConfig) -> None:
+    try:
+        reason = config.fatal_path.read_text().strip()
+    except FileNotFoundError:
+        return
+    raise RuntimeError(reason)
+
+
+def _healthy_or_fatal(config: AgentConfig) -> bool:
+    """Healthy, or raise why the agent gave up (so a taken port is reported at once)."""
+    if health(config):
+        return True
+    _raise_fatal(config)
+    return False
 
 
 def stop(config: AgentConfig, wait: float = 30.0) -> bool:
@@ -114,6 +137,9 @@ def supervise(config: AgentConfig) -> int:
         code = child.wait()
         if stopping or code == 0:
             return 0
+        if code == EXIT_CONFIG:
+            print("agent configuration cannot work; not restarting", file=sys.stderr, flush=True)
+            return code
         now = time.monotonic()
         restarts = [t for t in restarts if now - t < 60] + [now]
         if len(restarts) > 5:
@@ -141,3 +167,15 @@ def purge(config: AgentConfig) -> None:
     executor.remove_all()
     executor.remove_volumes()
     shutil.rmtree(config.home, ignore_errors=True)
+
+
+def unconfigure(config: AgentConfig) -> None:
+    """Undo a failed first bootstrap: containers, volumes and agent.json go, while the
+    venv, wheels and keys stay for the next try (nothing refers to them)."""
+    from .executor import Executor
+
+    for path in (config.home / "agent.json", config.fatal_path, config.pid_path, config.home / "agent.child.pid"):
+        path.unlink(missing_ok=True)  # first: even if the engine fails below, the next try starts clean
+    executor = Executor(config.scope)
+    executor.remove_all()
+    executor.remove_volumes()

@@ -3,15 +3,20 @@ endpoint for health and Prometheus-style metrics.
 
 Each request becomes its own task, so a call waiting on a slow function never delays the
 next request. Only clients whose public key is in the allow-list get past the
-handshake; everyone else gets no answer at all.
+handshake; everyone else gets no answer at all. The HTTP port is on loopback, where
+every local user can reach it: without the bearer token it says only that the agent is
+up; version, node name and metrics (function names, counts) need the token.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import hmac
 import json
 import logging
 import signal
+import sys
 from typing import Any
 
 import zmq
@@ -20,12 +25,24 @@ from zmq.auth.asyncio import AsyncioAuthenticator
 
 from . import __version__, protocol
 from .config import AgentConfig
+from .daemon import EXIT_CONFIG
 from .executor import Executor
 from .journal import Journal
 from .keys import AllowList, ensure_server_keys
 from .service import Service
 
 log = logging.getLogger("faasctl_agent")
+
+
+class BindFailed(Exception):
+    """A socket the configuration names cannot be bound: restarting will not help."""
+
+
+def bind_failure(port: int, where: str, exc: BaseException) -> BindFailed:
+    code = getattr(exc, "errno", None)
+    if code == errno.EADDRINUSE:
+        return BindFailed(f"port {port} in use on the node ({where})")
+    return BindFailed(f"cannot bind {where} on the node: {exc}")
 
 
 class AgentServer:
@@ -51,8 +68,22 @@ class AgentServer:
         sock.curve_server = True
         sock.curve_publickey, sock.curve_secretkey = public, secret
         sock.setsockopt(zmq.LINGER, 0)
-        sock.bind(self.config.zmq_endpoint)
-        http = await asyncio.start_server(self._http, self.config.http_host, self.config.http_port)
+        try:
+            try:
+                sock.bind(self.config.zmq_endpoint)
+            except zmq.ZMQError as exc:
+                port = int(self.config.zmq_endpoint.rsplit(":", 1)[-1])
+                raise bind_failure(port, f"agent socket {self.config.zmq_endpoint}", exc) from exc
+            try:
+                http = await asyncio.start_server(self._http, self.config.http_host, self.config.http_port)
+            except OSError as exc:
+                where = f"agent health {self.config.http_host}:{self.config.http_port}"
+                raise bind_failure(self.config.http_port, where, exc) from exc
+        except BindFailed:
+            sock.close()
+            auth.stop()
+            self.ctx.term()
+            raise
         await self.service.start()
         log.info("agent %s %s serving on %s", self.config.name, __version__, self.config.zmq_endpoint)
         reaper = asyncio.ensure_future(self._reap())
@@ -122,16 +153,19 @@ class AgentServer:
             request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
             line, *headers = request.decode(errors="replace").split("\r\n")
             path = line.split(" ")[1] if line.count(" ") >= 2 else "/"
-            token = self.config.http_token
-            if token and f"authorization: bearer {token}".lower() not in (h.lower() for h in headers):
-                status, body, ctype = "401 Unauthorized", b'{"error":"token required"}', "application/json"
-            elif path == "/healthz":
-                status, ctype = "200 OK", "application/json"
-                body = json.dumps({"ok": True, "agent": __version__, "node": self.config.name}).encode()
-            elif path == "/metrics":
+            authorized = self._authorized(headers)
+            ctype = "application/json"
+            if path == "/healthz":
+                status = "200 OK"  # liveness is no secret; who and what runs here is
+                info = {"ok": True, "agent": __version__, "node": self.config.name} if authorized else {"ok": True}
+                body = json.dumps(info).encode()
+            elif path == "/metrics" and authorized:
                 status, body, ctype = "200 OK", self._metrics().encode(), "text/plain; version=0.0.4"
+            elif path == "/metrics":
+                status = "401 Unauthorized"
+                body = b'{"error":"token required","hint":"send Authorization: Bearer <http_token of agent.json>"}'
             else:
-                status, body, ctype = "404 Not Found", b'{"error":"not found"}', "application/json"
+                status, body = "404 Not Found", b'{"error":"not found"}'
             writer.write(f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
                          f"Connection: close\r\n\r\n".encode() + body)
             await writer.drain()
@@ -139,6 +173,18 @@ class AgentServer:
             pass
         finally:
             writer.close()
+
+    def _authorized(self, headers: list[str]) -> bool:
+        """The bearer token of agent.json, compared in constant time; no token set: nobody."""
+        token = self.config.http_token
+        if not token:
+            return False
+        expected = f"Bearer {token}".encode()
+        for header in headers:
+            name, _, value = header.partition(":")
+            if name.strip().lower() == "authorization":
+                return hmac.compare_digest(value.strip().encode(), expected)
+        return False
 
     def _metrics(self) -> str:
         s = self.service
@@ -153,4 +199,11 @@ class AgentServer:
 
 def serve(config: AgentConfig) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    asyncio.run(AgentServer(config).run())
+    try:
+        asyncio.run(AgentServer(config).run())
+    except BindFailed as exc:
+        log.error("%s", exc)
+        tmp = config.fatal_path.with_suffix(".tmp")
+        tmp.write_text(f"{exc}\n")
+        tmp.replace(config.fatal_path)
+        sys.exit(EXIT_CONFIG)

@@ -22,10 +22,14 @@ def add(
     preload: str = typer.Option(None, help="Default preload policy on this node: none, runtime or function."),
     stem_cells: int = typer.Option(None, help="Stem cells this node keeps per runtime for --preload runtime "
                                    "(default 2; a runtime's own --stem-cells wins)."),
-    agent_port: int = typer.Option(7701, help="Port the agent's CURVE socket binds on the node."),
-    agent_bind: str = typer.Option("0.0.0.0", help="Address the agent's CURVE socket binds on the node."),
+    agent_port: int = typer.Option(None, min=1, max=65535, show_default=False,
+                                   help="Port the agent's CURVE socket binds on the node "
+                                   "[default: 7701; local: a free port]."),
+    agent_bind: str = typer.Option(None, show_default=False,
+                                   help="Address the agent's CURVE socket binds on the node [default: 0.0.0.0]."),
     agent_address: str = typer.Option("", help="HOST[:PORT] to dial the agent at, if not HOST:AGENT_PORT."),
-    http_port: int = typer.Option(7702, help="Agent health port (node loopback only)."),
+    http_port: int = typer.Option(None, min=1, max=65535, show_default=False,
+                                  help="Agent health port, node loopback only [default: 7702; local: a free port]."),
     home: str = typer.Option("", help="Agent home on the node (default ~/.faasctl-agent/NAME)."),
     sudo: bool = typer.Option(False, "--sudo", help="Run node commands with `sudo -n`."),
     tunnel: bool = typer.Option(False, "--tunnel", help="Reach the agent through SSH (its port stays closed: "
@@ -49,14 +53,23 @@ def add(
         if name != "local":
             raise InvalidInput(f"node {name!r} needs --host [USER@]HOST[:PORT]",
                                "only the node named `local` runs without SSH")
-        node = nodes.add_local(ctx, name, defaults, progress(name))
+        ssh_only = {"--key": key, "--agent-bind": agent_bind, "--agent-address": agent_address, "--home": home,
+                    "--sudo": sudo, "--tunnel": tunnel, "--accept-new-host-key": accept_new_host_key,
+                    "--host-key-fingerprint": host_key_fingerprint}
+        given = [flag for flag, value in ssh_only.items() if value not in (None, "", False)]
+        if given:
+            raise InvalidInput(f"{', '.join(given)} applies only to nodes reached over SSH (--host)",
+                               "drop it for the local node, or add an SSH node: faasctl node add NAME --host ...")
+        node = nodes.add_local(ctx, name, defaults, progress(name), agent_port=agent_port, http_port=http_port,
+                               labels=nodes.parse_labels(label) if label else None)
     else:
         from ..core.nodes_ssh import SshNodeSpec, bootstrap_node, parse_host
 
         user, address, port = parse_host(host)
         spec = SshNodeSpec(name=name, host=address, port=port or 22, user=user, key_path=key,
-                           labels=nodes.parse_labels(label), defaults=defaults, agent_port=agent_port,
-                           agent_bind=agent_bind, agent_address=agent_address, http_port=http_port, home=home,
+                           labels=nodes.parse_labels(label), defaults=defaults, agent_port=agent_port or 7701,
+                           agent_bind=agent_bind or "0.0.0.0", agent_address=agent_address,
+                           http_port=http_port or 7702, home=home,
                            sudo=sudo, host_key_fingerprint=host_key_fingerprint,
                            accept_new_host_key=accept_new_host_key, tunnel=tunnel)
         node = bootstrap_node(ctx, spec, progress(name))

@@ -6,6 +6,7 @@ again is how a node is repaired or confirmed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +27,7 @@ def check_plan(python: str, home: str) -> list[Step]:
              "install python3 on the node"),
         Step("check docker", (python, "-c", DOCKER_CHECK), "cannot reach the Docker engine on the node",
              "start dockerd and let this user use /var/run/docker.sock (docker group)"),
-        Step("create home", ("mkdir", "-p", home), f"cannot create {home} on the node",
+        Step("create home", ("mkdir", "-p", "-m", "700", home), f"cannot create {home} on the node",
              "pick another --home or let the login user write there"),
         Step("check disk", (python, "-c", DISK_CHECK, home), "less than 1 GiB free on the node",
              "free disk space under the agent's home"),
@@ -34,25 +35,38 @@ def check_plan(python: str, home: str) -> list[Step]:
 
 
 def configure_plan(python: str, home: str, name: str, zmq_endpoint: str, http_port: int,
-                   client_public: str, defaults: dict[str, Any]) -> list[Step]:
-    """Configure and key the agent, authorise us, start it (waits for its health check)."""
+                   client_public: str, defaults: dict[str, Any], force: bool = False) -> list[Step]:
+    """Configure and key the agent, authorise us, start it (waits for its health check).
+
+    `force` rewrites an agent.json no node record refers to (a failed earlier try's).
+    """
     agent = (python, "-m", "faasctl_agent")
     return [
         Step("configure agent", (*agent, "init", "--home", home, "--name", name, "--zmq", zmq_endpoint,
-                                 "--http-port", str(http_port), "--defaults", json.dumps(defaults))),
+                                 "--http-port", str(http_port), "--defaults", json.dumps(defaults))
+             + (("--force",) if force else ())),
         Step("make agent keys", (*agent, "pubkey", "--home", home), capture="server_key"),
         Step("authorise operator", (*agent, "authorize", "--home", home, "--client", "operator",
                                     "--key", client_public)),
         Step("start agent", (*agent, "start", "--home", home), "the agent did not start",
-             f"see {home}/agent.log on the node"),
+             f"a port in use: add the node again with another --agent-port or --http-port; "
+             f"else see {home}/agent.log on the node"),
     ]
 
 
 def agent_plan(python: str, home: str, name: str, zmq_endpoint: str, http_port: int,
-               client_public: str, defaults: dict[str, Any]) -> list[Step]:
+               client_public: str, defaults: dict[str, Any], force: bool = False) -> list[Step]:
     """Check the node, configure and key the agent, authorise us, start it."""
     return check_plan(python, home) + configure_plan(python, home, name, zmq_endpoint, http_port,
-                                                     client_public, defaults)
+                                                     client_public, defaults, force)
+
+
+def undo_configure(connector: Connector, python: str, home: str) -> None:
+    """After a failed first add: stop the agent, drop its containers, volumes and agent.json,
+    so nothing on the node outlives the failure but the installed venv. Best effort: the
+    failure being reported matters more than one from this clean-up."""
+    with contextlib.suppress(NodeUnreachable):
+        connector.run((python, "-m", "faasctl_agent", "stop", "--home", home, "--unconfigure"))
 
 
 def venv_python(home: str) -> str:

@@ -45,8 +45,13 @@ def all_nodes(ctx: Context) -> list[dict[str, Any]]:
 
 
 def add_local(ctx: Context, name: str = "local", defaults: dict[str, Any] | None = None,
-              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run an agent on this machine, supervised, and register it. Idempotent."""
+              progress: Callable[[str], None] | None = None, agent_port: int | None = None,
+              http_port: int | None = None, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run an agent on this machine, supervised, and register it. Idempotent.
+
+    Ports not given are free ones (or the node's own, when it exists); other ports than
+    an existing node's are refused, since its agent keeps the ports it was made with.
+    """
     check_name(name, "node")
     with transaction(ctx.engine) as s:
         existing = s.get(Node, name)
@@ -54,17 +59,29 @@ def add_local(ctx: Context, name: str = "local", defaults: dict[str, Any] | None
             raise Conflict(f"node {name!r} exists and is not local", f"remove it first: faasctl node rm {name}")
         prior = node_dict(existing) if existing else None
     home = ctx.settings.nodes_dir / name
-    zmq_port = int(prior["zmq_endpoint"].rsplit(":", 1)[1]) if prior else free_port()
-    http_port = prior["http_port"] if prior else free_port()
-    endpoint = f"tcp://127.0.0.1:{zmq_port}"
+    if prior:
+        ports = (int(prior["zmq_endpoint"].rsplit(":", 1)[1]), int(prior["http_port"]))
+        if (agent_port or ports[0], http_port or ports[1]) != ports:
+            raise Conflict(f"node {name} runs its agent on ports {ports[0]}/{ports[1]} (agent/http)",
+                           f"to change them: faasctl node rm {name}, then add it again with the new ports")
+    else:
+        ports = (agent_port or free_port(), http_port or free_port())
+    endpoint = f"tcp://127.0.0.1:{ports[0]}"
     identity = ctx.identity()
-    plan = bootstrap.agent_plan(sys.executable, str(home), name, endpoint, http_port, identity["public"],
-                                defaults or {})
+    # Without a record, an agent.json in our own nodes folder is a failed try's: rewrite it.
+    plan = bootstrap.agent_plan(sys.executable, str(home), name, endpoint, ports[1], identity["public"],
+                                defaults or {}, force=prior is None)
     connector = ctx.connector({"name": name, "kind": "local"})
-    captured = bootstrap.run_plan(connector, plan, progress)
     node = Node(name=name, kind="local", host="127.0.0.1", agent_home=str(home), zmq_endpoint=endpoint,
-                http_port=http_port, server_key=captured["server_key"], defaults=json.dumps(defaults or {}))
-    hello = ctx.client(node_dict(node), identity).request("hello", timeout=15)
+                http_port=ports[1], defaults=json.dumps(defaults or {}),
+                labels=json.dumps(labels if labels is not None else (prior or {}).get("labels", {})))
+    try:
+        node.server_key = bootstrap.run_plan(connector, plan, progress)["server_key"]
+        hello = ctx.client(node_dict(node), identity).request("hello", timeout=15)
+    except FaasctlError:
+        if prior is None:
+            bootstrap.undo_configure(connector, sys.executable, str(home))
+        raise
     node.agent_version = str(hello.get("agent", ""))
     with transaction(ctx.engine) as s:
         s.merge(node)

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..agentclient import AgentClient
 from ..connectors.ssh import SshConnector, SshTarget
-from ..errors import Conflict
+from ..errors import Conflict, FaasctlError
 from ..state.db import transaction
 from ..state.models import Node
 from . import bootstrap, bootstrap_ssh, wheels
@@ -101,12 +101,14 @@ def bootstrap_node(ctx: Context, spec: SshNodeSpec, progress: Progress | None = 
         if existing is not None and existing.kind != "ssh":
             raise Conflict(f"node {spec.name!r} exists and is a {existing.kind} node",
                            f"remove it first: faasctl node rm {spec.name}")
+        recorded = existing is not None
     say = progress or (lambda _step: None)
     node_shape = {"name": spec.name, "host": spec.host, "port": spec.port, "user": spec.user,
                   "key_path": spec.key_path, "defaults": {"_ssh": {"sudo": spec.sudo}}}
     target = target_for(ctx, node_shape, spec.host_key_fingerprint, spec.accept_new_host_key)
     conn = SshConnector(target)
     identity = ctx.identity()
+    fresh = False  # this try writes the node's first agent.json: a failure takes it away again
     try:
         say("connect")
         conn.connect()
@@ -125,12 +127,19 @@ def bootstrap_node(ctx: Context, spec: SshNodeSpec, progress: Progress | None = 
             say("agent running this build")  # nothing to do on the node
             server_key, config = found["server_key"], found["config"]
         else:
+            fresh = not recorded and not found["config"]
+            # no record and no live agent: an agent.json there is a failed try's, not ours to keep
+            stale = not recorded and bool(found["config"]) and not found["healthy"]
             bind = f"tcp://{'127.0.0.1' if spec.tunnel else spec.agent_bind}:{spec.agent_port}"
             captured = bootstrap.run_plan(conn, bootstrap.configure_plan(
                 bootstrap.venv_python(home), home, spec.name, bind, spec.http_port, identity["public"],
-                spec.defaults), say)
+                spec.defaults, force=stale), say)
             server_key, config = captured["server_key"], conn.run(("cat", f"{home}/agent.json")).stdout
-        _adopt_configured_ports(config, spec, say)
+        _adopt_configured_ports(config, spec, say, recorded)
+    except FaasctlError:
+        if fresh:
+            bootstrap.undo_configure(conn, bootstrap.venv_python(home), home)
+        raise
     finally:
         conn.close()
     defaults = {**spec.defaults, "_ssh": {"sudo": spec.sudo, "agent_port": spec.agent_port,
@@ -140,14 +149,12 @@ def bootstrap_node(ctx: Context, spec: SshNodeSpec, progress: Progress | None = 
                 zmq_endpoint=spec.endpoint(), http_port=spec.http_port, server_key=server_key,
                 defaults=json.dumps(defaults))
     say("health check over CURVE")
-    if spec.tunnel:  # through this process's SSH session to the node (kept for later requests)
-        hello = ctx.client(node_dict(node), identity).request("hello", timeout=20, connect_timeout=20)
-    else:
-        client = AgentClient.for_node(node_dict(node), identity)  # one per thread under fan-out
-        try:
-            hello = client.request("hello", timeout=20, connect_timeout=20)
-        finally:
-            client.close()
+    try:
+        hello = _hello(ctx, node, spec, identity)
+    except FaasctlError:
+        if fresh:  # the agent runs but cannot be reached: leave the node as it was
+            _undo_over_ssh(target, home)
+        raise
     node.agent_version = str(hello.get("agent", ""))
     with transaction(ctx.engine) as s:
         prior = s.get(Node, spec.name)
@@ -157,7 +164,28 @@ def bootstrap_node(ctx: Context, spec: SshNodeSpec, progress: Progress | None = 
     return node_dict(node)
 
 
-def _adopt_configured_ports(config_text: str, spec: SshNodeSpec, say: Progress) -> None:
+def _hello(ctx: Context, node: Node, spec: SshNodeSpec, identity: dict[str, str]) -> dict[str, Any]:
+    if spec.tunnel:  # through this process's SSH session to the node (kept for later requests)
+        return ctx.client(node_dict(node), identity).request("hello", timeout=20, connect_timeout=20)
+    client = AgentClient.for_node(node_dict(node), identity)  # one per thread under fan-out
+    try:
+        return client.request("hello", timeout=20, connect_timeout=20)
+    finally:
+        client.close()
+
+
+def _undo_over_ssh(target: SshTarget, home: str) -> None:
+    conn = SshConnector(target)
+    try:
+        conn.connect()
+        bootstrap.undo_configure(conn, bootstrap.venv_python(home), home)
+    except FaasctlError:
+        pass  # best effort: the health check's failure is the one to report
+    finally:
+        conn.close()
+
+
+def _adopt_configured_ports(config_text: str, spec: SshNodeSpec, say: Progress, recorded: bool = True) -> None:
     """An existing agent keeps its agent.json (init is idempotent): dial what it binds."""
     try:
         config = json.loads(config_text)
@@ -166,7 +194,9 @@ def _adopt_configured_ports(config_text: str, spec: SshNodeSpec, say: Progress) 
     except (ValueError, KeyError, IndexError):
         return
     if (port, http_port) != (spec.agent_port, spec.http_port):
-        say(f"agent keeps its configured ports {port}/{http_port} (faasctl node rm {spec.name} to change them)")
+        change = (f"faasctl node rm {spec.name} to change them" if recorded else
+                  "it was running there already, unknown to this faasctl: stop it on the node to change them")
+        say(f"agent keeps its configured ports {port}/{http_port} ({change})")
         spec.agent_port, spec.http_port = port, http_port
 
 

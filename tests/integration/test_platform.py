@@ -212,7 +212,9 @@ def test_agent_health_and_metrics_on_loopback(platform: Platform) -> None:
         assert json.loads(resp.read())["ok"] is True
     platform.cli("fn", "deploy", "dice", "examples/dice", "--runtime", "python")
     invoke_json(platform, "dice")
-    with urllib.request.urlopen(f"{base}/metrics", timeout=5) as resp:
+    token = json.loads((platform.home / "nodes" / "local" / "agent.json").read_text())["http_token"]
+    request = urllib.request.Request(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=5) as resp:
         text = resp.read().decode()
     assert "faasctl_agent_calls_done_total" in text and 'faasctl_agent_containers{function="dice"}' in text
 
