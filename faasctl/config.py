@@ -1,4 +1,9 @@
-"""Where faasctl keeps things, with one environment override (FAASCTL_HOME)."""
+"""Where faasctl keeps things, with one environment override (FAASCTL_HOME).
+
+The home holds the operator's CURVE secret key (keys/), the state file and the local
+agent's home, so it is private: 0700 folders, 0600 files, also when faasctl makes it
+inside a world-readable folder or finds one an older faasctl made 0755.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,44 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
+
 
 def default_home() -> Path:
     if os.environ.get("FAASCTL_HOME"):
         return Path(os.environ["FAASCTL_HOME"]).expanduser()
     data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(data) / "faasctl"
+
+
+def tighten(path: Path, mode: int) -> None:
+    """Drop group and other bits of a path we own (one stat when it is private already)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return
+    if st.st_mode & 0o077 and st.st_uid == os.geteuid():
+        os.chmod(path, mode)
+
+
+def private_dir(path: Path) -> Path:
+    """Create (or tighten) a folder to 0700; parents faasctl makes on the way are 0700 too."""
+    if not path.is_dir():
+        missing = [p for p in (path, *path.parents) if not p.exists()]
+        path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        for made in missing:  # mkdir's mode applies to the last folder only
+            tighten(made, PRIVATE_DIR)
+    tighten(path, PRIVATE_DIR)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create an empty 0600 file unless it exists; tighten an existing one to 0600."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    except FileExistsError:
+        tighten(path, PRIVATE_FILE)
+    return path
 
 
 @dataclass(frozen=True)
@@ -25,6 +62,11 @@ class Settings:
     @property
     def state_path(self) -> Path:
         return self.home / "state.db"
+
+    @property
+    def keys_dir(self) -> Path:
+        """The operator's CURVE key pair (operator.json, 0600): kept out of state.db."""
+        return self.home / "keys"
 
     @property
     def nodes_dir(self) -> Path:

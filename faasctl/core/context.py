@@ -6,7 +6,6 @@ Everything heavy is opened on first use, so a command pays only for what it touc
 from __future__ import annotations
 
 import json
-import sqlite3
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ if TYPE_CHECKING:
 
     from ..agentclient import AgentClient
     from ..connectors.base import Connector
+    from ..state.fastpath import StateConnection
 
 
 class Context:
@@ -24,6 +24,7 @@ class Context:
         self.settings = settings or Settings.load()
         self._clients: dict[str, AgentClient] = {}
         self._connectors: dict[str, Connector] = {}
+        self._identity: dict[str, str] | None = None
 
     @cached_property
     def engine(self) -> Engine:
@@ -32,27 +33,18 @@ class Context:
         return open_engine(self.settings.state_path)
 
     @cached_property
-    def fast(self) -> sqlite3.Connection:
+    def fast(self) -> StateConnection:
         from ..state import fastpath
 
         return fastpath.connect(self.settings.state_path)
 
     def identity(self) -> dict[str, str]:
-        """This operator's CURVE key pair, made on first need and kept in the state."""
-        from sqlmodel import select
+        """This operator's CURVE key pair (FAASCTL_HOME/keys, 0600), made on first need."""
+        if self._identity is None:
+            from ..state import keyfiles
 
-        from ..state.db import transaction
-        from ..state.models import Identity
-
-        with transaction(self.engine) as s:
-            row = s.exec(select(Identity).where(Identity.name == "operator")).first()
-            if row is None:
-                import zmq
-
-                public, secret = zmq.curve_keypair()
-                row = Identity(name="operator", public=public.decode(), secret=secret.decode())
-                s.add(row)
-            return {"public": row.public, "secret": row.secret}
+            self._identity = keyfiles.operator_keys(self.settings.keys_dir, self.settings.state_path)
+        return self._identity
 
     def client(self, node: dict[str, Any], identity: dict[str, str] | None = None) -> AgentClient:
         from ..agentclient import AgentClient

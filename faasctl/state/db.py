@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
+from ..config import private_dir, private_file
 from ..errors import StateError
 from . import models  # noqa: F401  (registers the tables)
 
@@ -31,7 +32,10 @@ def apply_pragmas(conn: sqlite3.Connection) -> None:
 
 
 def open_engine(path: Path) -> Engine:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        if name == path.name or (path.parent / name).exists():
+            private_file(path.parent / name)  # sqlite gives -wal and -shm the main file's mode
     engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")

@@ -14,18 +14,33 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..config import PRIVATE_DIR, PRIVATE_FILE, tighten
 from ..errors import NotFound, StateError
+from . import keyfiles
 
 PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=30000")
 CALL_RESULT_FIELDS = ("status", "result", "error", "log", "node", "start_kind", "queue_ms", "start_ms",
                       "run_ms", "finished_at")
 
 
-def connect(path: Path) -> sqlite3.Connection:
+class StateConnection(sqlite3.Connection):
+    """A connection that knows its state file, so the key folder beside it can be found."""
+
+    state_path: Path
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.state_path.parent / "keys"
+
+
+def connect(path: Path) -> StateConnection:
     if not path.exists():
         raise NotFound(f"no state file at {path}", "deploy a function first: faasctl fn deploy NAME PATH --runtime R")
+    tighten(path.parent, PRIVATE_DIR)  # what an older faasctl made 0755/0644: two stats when private
+    tighten(path, PRIVATE_FILE)
     try:
-        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, factory=StateConnection)
+        conn.state_path = path
         for pragma in PRAGMAS:
             conn.execute(pragma)
     except sqlite3.Error as exc:
@@ -48,8 +63,8 @@ def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise StateError(f"state file error: {exc}", "another faasctl may hold the lock; retry") from exc
 
 
-def target(conn: sqlite3.Connection, function: str) -> dict[str, Any]:
-    """The function row and every node that holds its current version."""
+def target(conn: StateConnection, function: str) -> dict[str, Any]:
+    """The function row, every node that holds its current version, the operator's keys."""
     try:
         fn = conn.execute("SELECT * FROM function WHERE name=?", (function,)).fetchone()
         if fn is None:
@@ -58,11 +73,10 @@ def target(conn: sqlite3.Connection, function: str) -> dict[str, Any]:
         nodes = conn.execute(
             "SELECT n.* FROM node n JOIN deployment d ON d.node_name = n.name "
             "WHERE d.function_name=? AND d.digest=? ORDER BY n.name", (function, fn["digest"])).fetchall()
-        identity = conn.execute("SELECT public, secret FROM identity WHERE name='operator'").fetchone()
     except sqlite3.OperationalError as exc:
         raise StateError(f"state file error: {exc}", "run any faasctl command that changes state to create it") from exc
-    return {"function": dict(fn), "nodes": [dict(n) for n in nodes],
-            "identity": dict(identity) if identity else None}
+    identity = keyfiles.read(conn.keys_dir) or keyfiles.migrate(conn, conn.keys_dir)
+    return {"function": dict(fn), "nodes": [dict(n) for n in nodes], "identity": identity}
 
 
 def insert_call(conn: sqlite3.Connection, uid: str, fn: dict[str, Any], params: Any, is_async: bool) -> int:

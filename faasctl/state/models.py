@@ -98,10 +98,4 @@ class Call(SQLModel, table=True):
     created_at: float = Field(default_factory=now)
     finished_at: float | None = None
 
-
-class Identity(SQLModel, table=True):
-    """This operator's CURVE key pair, authorised on every agent it bootstraps."""
-
-    name: str = Field(primary_key=True)
-    public: str
-    secret: str
+# The operator's CURVE key pair is not a table: see keyfiles.py (FAASCTL_HOME/keys, 0600).

@@ -6,9 +6,9 @@ import json
 import sqlite3
 from pathlib import Path
 
-from faasctl.state import fastpath
+from faasctl.state import fastpath, keyfiles
 from faasctl.state.db import open_engine, transaction
-from faasctl.state.models import Call, Deployment, Function, Identity, Node, Runtime
+from faasctl.state.models import Call, Deployment, Function, Node, Runtime
 
 
 def seed(path: Path) -> None:
@@ -16,10 +16,10 @@ def seed(path: Path) -> None:
     with transaction(engine) as s:
         s.add(Runtime(name="python", image="img"))
         s.add(Node(name="n1", zmq_endpoint="tcp://127.0.0.1:1", server_key="k"))
-        s.add(Identity(name="operator", public="p", secret="s"))
     with transaction(engine) as s:
         s.add(Function(name="dice", runtime_name="python", version=1, digest="d" * 64))
         s.add(Deployment(function_name="dice", node_name="n1", digest="d" * 64, version=1))
+    keyfiles.store(path.parent / "keys", {"public": "p", "secret": "s"})
 
 
 def test_pragmas(tmp_path: Path) -> None:
