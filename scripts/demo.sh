@@ -7,7 +7,7 @@ bash scripts/setup.sh
 export PATH="${FAASCTL_VENV:-$PWD/.venv}/bin:$PATH"
 run() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 run faasctl node add local
-run faasctl runtime add python --from runtimes/python
+run faasctl runtime add python
 run faasctl fn deploy dice examples/dice --runtime python
 run faasctl invoke dice -p roll=4d6
 run faasctl invoke dice -p roll=4d6 --json

@@ -76,5 +76,6 @@ start_docker
 build_base_image
 bash scripts/node-image.sh  # the SSH node image the e2e tests start (tests/e2e)
 bash scripts/node-image-systemd.sh  # the same with systemd as init (tests/e2e/test_systemd_node.py)
+bash scripts/node-image-dind.sh  # the same with its own Docker engine and no base image (tests/e2e/test_image_carry.py)
 make_venv
 say "set-up done"
