@@ -62,9 +62,26 @@ def main() -> None:
     except typer.Abort:
         sys.exit(int(ExitCode.INTERRUPTED))
     except Exception as exc:  # click's usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
+        if isinstance(exc, _usage_errors()):
+            ctx = getattr(exc, "ctx", None)  # its path starts "python -m faasctl" when run that way
+            command = "faasctl" + (ctx.command_path[len(ctx.find_root().info_name or ""):] if ctx else "")
+            hint = f"see `{command} --help`"
+            if "--" in sys.argv[1:]:
+                hint += "; everything after `--` is an argument, so put options such as --runtime before it"
+            print(f"error: {exc.format_message()}", file=sys.stderr)  # type: ignore[attr-defined]
+            print(f"hint: {hint}", file=sys.stderr)
             sys.exit(int(ExitCode.INVALID_INPUT))
         raise
+
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """click's ClickException, from click itself or from the copy newer typer vendors."""
+    import importlib
+
+    found: list[type[Exception]] = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            found.append(importlib.import_module(module).ClickException)
+        except ImportError:
+            continue
+    return tuple(found)
