@@ -62,3 +62,23 @@ def test_agent_refuses_the_chain_even_when_the_cli_check_is_bypassed(platform: P
         ctx.client(node).request("deploy", {"function": "chain-agent", "digest": digest, "runtime": {}}, timeout=120)
     volumes = docker.volumes.list(filters={"name": f"code-{digest[:16]}"})  # type: ignore[attr-defined]
     assert volumes == [], "a code volume was filled from a refused archive"
+
+
+def test_serve_refuses_bombs_and_newline_names_without_changing_state(platform: Platform) -> None:
+    from tests.support.apiserver import dump_state, serve
+    from tests.unit.test_archive_bombs import folders_bomb, huge_header_bomb
+
+    before = dump_state(platform)
+    with serve(platform) as api, api.client() as client:
+        for bomb in (huge_header_bomb(b"x"), huge_header_bomb(b"L"), folders_bomb(1_000_000)):
+            r = client.post("/registerFunction/python/bomb", files={"module": ("bomb.tar.gz", bomb)})
+            assert r.status_code == 400, r.text
+            assert r.json()["error"].startswith("archive refused: ") and r.json()["hint"]
+            assert "over the limit" in r.json()["error"] or "entries, the limit" in r.json()["error"]
+        ok = {"module": ("dice.tar.gz", chain_archive())}
+        r = client.post("/registerFunction/python/dice%0a", files=ok)
+        assert r.status_code == 400 and r.json()["error"] == "'dice\\n' is not a valid function name", r.text
+        r = client.put("/v1/functions/dice%0a", data={"runtime": "python"}, files={"archive": ("a.tar.gz", b"x")})
+        assert r.status_code == 400 and "not a valid function name" in r.json()["error"], r.text
+        assert client.get("/functions").json().count("bomb") == 0
+    assert dump_state(platform) == before, "a refused request changed the state"
