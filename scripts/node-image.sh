@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Build faasctl/node:test, a stand-in for a real faasctl node reached over SSH:
 # sshd (root login by key only), rsync and python3-venv on top of the offline
-# base image. Tests start one container per node and hand it a public key:
+# base image. The same recipe builds the Python 3.9 node from the bullseye base
+# (OpenSSH 8.4 takes the same drop-in: its sshd_config includes sshd_config.d too):
+#   FAASCTL_NODE_IMAGE=faasctl/node-bullseye:test FAASCTL_BASE_IMAGE=faasctl/base:bullseye \
+#     bash scripts/node-image.sh
+# Tests start one container per node and hand it a public key:
 #   docker run -d -p 127.0.0.1::22 -e AUTHORIZED_KEY="$(cat key.pub)" faasctl/node:test
 # Host keys are made at container start, so every node has its own.
 #
@@ -98,4 +102,15 @@ if ! docker build --force-rm --label "faasctl.recipe=$recipe_hash" -t "$NODE_IMA
   echo "building $NODE_IMAGE failed" >&2
   exit 1
 fi
+# A suite whose sshd_config lacked the Include would ignore the drop-in and still pass
+# `sshd -t`: check the effective settings, and drop an image that would allow passwords.
+effective=$(docker run --rm --entrypoint sh "$NODE_IMAGE" -c \
+  'ssh-keygen -q -t ed25519 -N "" -f /tmp/k && /usr/sbin/sshd -T -h /tmp/k' 2>&1 || true)
+for want in "passwordauthentication no" "permitrootlogin without-password" "usepam no"; do
+  if ! grep -qx "$want" <<<"$effective"; then
+    docker image rm -f "$NODE_IMAGE" >/dev/null 2>&1 || true
+    echo "$NODE_IMAGE: sshd does not apply the drop-in ($want missing from sshd -T); image removed" >&2
+    exit 1
+  fi
+done
 say "built $NODE_IMAGE in $((SECONDS - start)) s"

@@ -76,6 +76,10 @@ start_docker
 build_base_image
 bash scripts/node-image.sh  # the SSH node image the e2e tests start (tests/e2e)
 bash scripts/node-image-systemd.sh  # the same with systemd as init (tests/e2e/test_systemd_node.py)
+# tests/e2e/test_single_file.py: a Python 3.9 node (bullseye) and a bare operator (python3 only)
+bash scripts/base-image.sh bullseye
+FAASCTL_NODE_IMAGE=faasctl/node-bullseye:test FAASCTL_BASE_IMAGE=faasctl/base:bullseye bash scripts/node-image.sh
+bash scripts/operator-image.sh
 bash scripts/node-image-dind.sh  # the same with its own Docker engine and no base image (tests/e2e/test_image_carry.py)
 make_venv
 say "set-up done"
