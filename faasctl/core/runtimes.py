@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from faasctl_agent import archive
 from sqlmodel import select
 
 from ..errors import Conflict, InvalidInput, NotFound
@@ -82,7 +83,10 @@ def add_builtin(ctx: Context, name: str, base: str = "", stem_cells: int | None 
 def _add_built(ctx: Context, name: str, spec: dict[str, Any], art: artifacts.Artifact, base: str,
                stem_cells: int | None, progress: NodeProgress | None) -> dict[str, Any]:
     build = spec.get("build", {})
-    rt = Runtime(name=name, image=f"faasctl/rt-{name}:{art.digest[:12]}", path=spec.get("path", "/ws"),
+    tag = art.digest[:12]
+    if base and base != build.get("base", ""):  # another base is another image: it must not pass as present
+        tag += "-" + archive.sha256(base.encode())[:8]
+    rt = Runtime(name=name, image=f"faasctl/rt-{name}:{tag}", path=spec.get("path", "/ws"),
                  dependencies=spec.get("dependencies", ""), run=spec.get("run", ""), handler=spec.get("handler", ""),
                  source_digest=art.digest, base=base or build.get("base", ""),
                  offline_base=build.get("offline_base", ""), stem_cells=_stems(stem_cells))
@@ -131,7 +135,7 @@ def _register(ctx: Context, rt: Runtime, progress: NodeProgress | None = None) -
     data = runtime_dict(rt)
     report: dict[str, dict[str, Any]] = {}
     for node in targets:
-        say(node["name"], "pulling" if not rt.source_digest else "building (or finding) the image")
+        say(node["name"], "finding or pulling the image" if not rt.source_digest else "finding or building the image")
         report[node["name"]] = _build(ctx, data, node)
     holders = [n for n in targets if report[n["name"]]["how"] != "missing"]
     holders.sort(key=lambda n: n["kind"] != "local")  # read from this machine's engine first
