@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -117,3 +118,29 @@ def test_local_add_on_a_taken_port_says_so(tmp_path: Path, docker: object) -> No
         assert json.loads(op.cli("node", "list", "--json").stdout) == []
     finally:
         op.cli("node", "rm", "local", check=False)
+
+
+def test_ssh_add_rewrites_a_stopped_agent_config_no_record_refers_to(sshd: SshServer, tmp_path: Path,
+                                                                     docker: object) -> None:
+    """An agent.json left on the node with no node record here (a failed try whose clean-up
+    did not run, another state file) and no agent running: the ports asked for are used."""
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    first, second = operator(tmp_path / "first"), operator(tmp_path / "second")
+    name = node_name("stale")
+    agent_home = tmp_path / "agent-home"
+    try:
+        first.cli(*add_args(sshd, name, agent_home, "--accept-new-host-key"))
+        subprocess.run([str(agent_home / "venv" / "bin" / "python"), "-m", "faasctl_agent", "stop",
+                        "--home", str(agent_home)], check=True, capture_output=True, timeout=60)
+        old = json.loads((agent_home / "agent.json").read_text())
+        args = add_args(sshd, name, agent_home, "--accept-new-host-key")
+        added = second.cli(*args)
+        assert "keeps its configured ports" not in added.stderr
+        config = json.loads((agent_home / "agent.json").read_text())
+        assert config["zmq_endpoint"] == f"tcp://127.0.0.1:{args[args.index('--agent-port') + 1]}"
+        assert config["http_port"] == int(args[args.index("--http-port") + 1])
+        assert config["instance"] == old["instance"] and config["http_token"] == old["http_token"]
+        assert json.loads(second.cli("node", "list", "--json").stdout)[0]["status"]["up"] is True
+    finally:
+        second.cli("node", "rm", name, check=False)
