@@ -99,3 +99,40 @@ AGENT_CODES: dict[str, type[FaasctlError]] = {
     "not_found": NotFound,
     "busy": Busy,
 }
+
+
+# Hints for storage errors on this side (state file, artifact cache), by their cause:
+# a full disk must not be reported as a lock held by another faasctl.
+LOW_SPACE_BYTES = 1024 * 1024
+LOCK_HINT = "another faasctl may hold the lock; retry"
+
+
+def disk_full_hint(path: object) -> str:
+    return (f"the disk holding {path} is full: free space there (see `df -h {path}`) or set FAASCTL_HOME "
+            "to a folder on a disk with room, then retry")
+
+
+def disk_is_full(path: object) -> bool:
+    """True if the filesystem under `path` (or its nearest existing parent) is nearly full."""
+    import os
+
+    folder = str(path)
+    for _ in range(64):  # bounded walk up to an existing folder
+        if os.path.isdir(folder) or folder in ("", os.sep):
+            break
+        folder = os.path.dirname(folder)
+    try:
+        stats = os.statvfs(folder or os.sep)
+    except OSError:
+        return False
+    return stats.f_blocks > 0 and stats.f_bavail * stats.f_frsize < LOW_SPACE_BYTES  # /proc and kin: 0 blocks
+
+
+def storage_hint(message: str, path: object, default: str) -> str:
+    """The hint for an sqlite or file error on this side: disk full, lock, or `default`."""
+    text = message.lower()
+    if "disk is full" in text or "no space left" in text or disk_is_full(path):
+        return disk_full_hint(path)
+    if "locked" in text or "busy" in text:
+        return LOCK_HINT
+    return default

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 from ..config import private_dir, private_file
-from ..errors import StateError
+from ..errors import LOCK_HINT, StateError, storage_hint
 from . import models  # noqa: F401  (registers the tables)
 
 PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=30000",
@@ -51,7 +51,8 @@ def open_engine(path: Path) -> Engine:
         SQLModel.metadata.create_all(engine)
     except OperationalError as exc:
         raise StateError(f"cannot open the state file {path}: {exc.orig}",
-                         "check the path and its permissions, or set FAASCTL_HOME") from exc
+                         storage_hint(str(exc.orig), path.parent,
+                                      "check the path and its permissions, or set FAASCTL_HOME")) from exc
     return engine
 
 
@@ -64,7 +65,8 @@ def transaction(engine: Engine) -> Iterator[Session]:
             session.commit()
         except OperationalError as exc:
             session.rollback()
-            raise StateError(f"state file error: {exc.orig}", "another faasctl may hold the lock; retry") from exc
+            where = Path(engine.url.database or ".").parent
+            raise StateError(f"state file error: {exc.orig}", storage_hint(str(exc.orig), where, LOCK_HINT)) from exc
         except BaseException:
             session.rollback()
             raise

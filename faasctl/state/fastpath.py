@@ -10,12 +10,12 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from ..config import PRIVATE_DIR, PRIVATE_FILE, tighten
-from ..errors import NotFound, StateError
+from ..errors import LOCK_HINT, NotFound, StateError, storage_hint
 from . import keyfiles
 
 PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=30000")
@@ -44,7 +44,8 @@ def connect(path: Path) -> StateConnection:
         for pragma in PRAGMAS:
             conn.execute(pragma)
     except sqlite3.Error as exc:
-        raise StateError(f"cannot open the state file {path}: {exc}") from exc
+        raise StateError(f"cannot open the state file {path}: {exc}",
+                         storage_hint(str(exc), path.parent, "check the path and its permissions")) from exc
     conn.row_factory = sqlite3.Row
     return conn
 
@@ -55,12 +56,15 @@ def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # a failed COMMIT (full disk) leaves it open; keep the first error
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
     except sqlite3.Error as exc:
-        raise StateError(f"state file error: {exc}", "another faasctl may hold the lock; retry") from exc
+        where = getattr(conn, "state_path", Path("state.db")).parent
+        raise StateError(f"state file error: {exc}", storage_hint(str(exc), where, LOCK_HINT)) from exc
 
 
 def target(conn: StateConnection, function: str) -> dict[str, Any]:
