@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import tarfile
 import zipfile
@@ -80,3 +81,31 @@ def test_packed_code_is_root_owned_and_not_writable() -> None:
     with tarfile.open(fileobj=io.BytesIO(packed)) as tf:
         info = tf.getmember("run.sh")
     assert (info.uid, info.gid, info.mtime, info.mode) == (0, 0, 0, 0o755)
+
+
+@pytest.mark.parametrize("kind,reason", [
+    (tarfile.LNKTYPE, "hard links"), (tarfile.FIFOTYPE, "special files"), (tarfile.CHRTYPE, "special files"),
+    (tarfile.BLKTYPE, "special files"),
+])
+def test_hard_links_fifos_and_devices_are_refused(kind: bytes, reason: str) -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        tf.addfile(tarfile.TarInfo("ok.py"), io.BytesIO(b""))
+        info = tarfile.TarInfo("odd")
+        info.type, info.linkname = kind, "ok.py" if kind == tarfile.LNKTYPE else ""
+        tf.addfile(info)
+    with pytest.raises(archive.ArchiveError, match=reason):
+        archive.read_entries(buf.getvalue())
+
+
+def test_tar_declaring_more_than_the_unpacked_limit_is_refused_at_its_header() -> None:
+    info = tarfile.TarInfo("big.bin")
+    info.size = archive.MAX_UNPACKED_BYTES + 1
+    data = gzip.compress(info.tobuf(format=tarfile.PAX_FORMAT) + b"\0" * 4096)  # the body is never there
+    with pytest.raises(archive.ArchiveError, match="unpacks to over"):
+        archive.read_entries(data)
+
+
+def test_over_long_names_are_refused() -> None:
+    with pytest.raises(archive.ArchiveError, match="over 4096 bytes"):
+        archive.read_entries(tar_gz([("a/" * 2100 + "x.py", b"1", "")]))
