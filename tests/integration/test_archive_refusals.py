@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -45,12 +46,23 @@ def test_cli_refuses_a_chain_of_links_out_of_the_tree(platform: Platform, tmp_pa
     assert "chain-cli" not in platform.cli("fn", "list").stdout
 
 
-def test_agent_refuses_the_chain_even_when_the_cli_check_is_bypassed(platform: Platform, docker: object) -> None:
+def gnu_long_name_bomb() -> bytes:
+    from tests.unit.test_archive_bombs import huge_header_bomb
+
+    return huge_header_bomb(b"L")
+
+
+@pytest.mark.parametrize("make,reason", [
+    (chain_archive, "esc: link leaves the archive"),
+    (gnu_long_name_bomb, "an extended tar header of 1073741824 bytes is over the limit"),
+])
+def test_agent_refuses_even_when_the_cli_check_is_bypassed(platform: Platform, docker: object,
+                                                            make: Callable[[], bytes], reason: str) -> None:
     from faasctl.core import artifacts
     from faasctl.core import nodes as core_nodes
     from faasctl.errors import InvalidInput
 
-    data = chain_archive()
+    data = make()
     digest = hashlib.sha256(data).hexdigest()
     ctx = platform.context()
     cache = ctx.settings.home / "artifacts" / f"{digest}.tar.gz"
@@ -58,8 +70,8 @@ def test_agent_refuses_the_chain_even_when_the_cli_check_is_bypassed(platform: P
     cache.write_bytes(data)  # as a modified faasctl would cache it, unchecked
     node = core_nodes.get(ctx, "local")
     artifacts.push(ctx, node, digest)
-    with pytest.raises(InvalidInput, match="archive refused: esc: link leaves the archive"):
-        ctx.client(node).request("deploy", {"function": "chain-agent", "digest": digest, "runtime": {}}, timeout=120)
+    with pytest.raises(InvalidInput, match=f"archive refused: {reason}"):
+        ctx.client(node).request("deploy", {"function": "hostile-agent", "digest": digest, "runtime": {}}, timeout=120)
     volumes = docker.volumes.list(filters={"name": f"code-{digest[:16]}"})  # type: ignore[attr-defined]
     assert volumes == [], "a code volume was filled from a refused archive"
 
