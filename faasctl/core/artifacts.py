@@ -44,7 +44,9 @@ def prepare(ctx: Context, source: Path | bytes, filename: str = "") -> Artifact:
         else:
             raise NotFound(f"{source} does not exist", "give a folder or a .zip / .tar.gz archive")
     except archive.ArchiveError as exc:
-        raise InvalidInput(f"archive refused: {exc}", "remove the offending entry and try again") from exc
+        hint = ("keep it within the limits in docs/security.md (64 MiB packed, 256 MiB unpacked, 20,000 entries)"
+                if "limit" in str(exc) else "remove the offending entry and try again")
+        raise InvalidInput(f"archive refused: {exc}", hint) from exc
     except OSError as exc:  # a file in the folder we may not read, say
         where = exc.filename or "the archive"
         raise InvalidInput(f"cannot read {where}: {exc.strerror or exc}", "check the path and its permissions") from exc
