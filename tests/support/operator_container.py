@@ -29,6 +29,7 @@ ENV = {"FAASCTL_HOME": f"{HOME}/.faasctl"}
 COMMAND_TIMEOUT_S = 600  # coreutils `timeout` inside the container bounds every command
 BANNER_ATTEMPTS = 60
 LABEL = "faasctl.test"
+FAIL_TAIL = 6000  # characters of output a failure shows
 
 
 @dataclass
@@ -64,7 +65,7 @@ class Site:
         done = Exec(result.exit_code, (out or b"").decode(errors="replace"), (err or b"").decode(errors="replace"))
         if check and done.code != 0:
             pytest.fail(f"{' '.join(cmd)} exited {done.code} in the operator container:\n"
-                        f"{done.stderr}\n{done.stdout}")
+                        f"{done.stderr[-FAIL_TAIL:]}\n{done.stdout[-FAIL_TAIL:]}")
         return done
 
     def faasctl(self, *args: str, check: bool = True) -> Exec:
