@@ -88,7 +88,10 @@ def main() -> int:
         from faasctl.core import wheels
 
         start = time.perf_counter()
-        wheels.ensure(home, f"{sys.version_info[0]}.{sys.version_info[1]}")
+        facts = containers[0].exec_run(["python3", "-c", "import json, os, sys; print(json.dumps({'python': "
+                                        "'%d.%d' % sys.version_info[:2], 'machine': os.uname().machine, 'libc': "
+                                        "'glibc', 'libc_version': os.confstr('CS_GNU_LIBC_VERSION').split()[1]}))"])
+        wheels.ensure(home, wheels.NodePlatform.from_probe(json.loads(facts.output.decode())))
         figures["wheels_build_s"] = time.perf_counter() - start
 
         ssh = ["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",

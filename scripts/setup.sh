@@ -82,4 +82,6 @@ FAASCTL_NODE_IMAGE=faasctl/node-bullseye:test FAASCTL_BASE_IMAGE=faasctl/base:bu
 bash scripts/operator-image.sh
 bash scripts/node-image-dind.sh  # the same with its own Docker engine and no base image (tests/e2e/test_image_carry.py)
 make_venv
+# The nodes' wheelhouse that `node add --host` sends (package data; rebuilt when agent/ changes).
+"$VENV/bin/python" scripts/wheelhouse.py
 say "set-up done"

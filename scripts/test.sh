@@ -6,9 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 VENV=${FAASCTL_VENV:-$PWD/.venv}
+echo "==> dist/faasctl (the single file; tests/e2e/test_single_file.py runs it)"
+bash scripts/dist.sh
 echo "==> ruff"
 "$VENV/bin/ruff" check .
 echo "==> mypy"
-"$VENV/bin/mypy" faasctl agent/faasctl_agent bench
+"$VENV/bin/mypy" faasctl agent/faasctl_agent bench scripts
 echo "==> pytest"
 "$VENV/bin/pytest" "${@:-tests}"

@@ -45,7 +45,11 @@ def _root(
 
 
 def main() -> None:
+    from .. import singlefile
     from ..errors import ExitCode, FaasctlError
+
+    if singlefile.in_single_file():
+        singlefile.ensure_bytecode()
 
     try:
         app(standalone_mode=False)

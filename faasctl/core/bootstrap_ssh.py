@@ -20,8 +20,17 @@ from ..errors import NodeUnreachable
 PROBE = r"""
 import json, os, shutil, socket, sys
 home, client = os.path.expanduser(sys.argv[1]), sys.argv[2]
-out = {"python": "%d.%d" % sys.version_info[:2], "home": home, "fail": [], "healthy": False}
+out = {"python": "%d.%d" % sys.version_info[:2], "home": home, "fail": [], "healthy": False,
+       "machine": os.uname().machine, "libc": "", "libc_version": ""}
 if sys.version_info < (3, 9): out["fail"].append("python")
+try: out["libc"], out["libc_version"] = os.confstr("CS_GNU_LIBC_VERSION").split()  # "glibc 2.36"
+except (ValueError, OSError, AttributeError):
+    import glob, subprocess
+    for loader in glob.glob("/lib/ld-musl-*.so.1"):  # musl's loader prints its version when run bare
+        err = subprocess.run([loader], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL).stderr.decode()
+        words = err.split()
+        out["libc"] = "musl"
+        out["libc_version"] = words[words.index("Version") + 1] if "Version" in words else ""
 try:
     s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect("/var/run/docker.sock"); s.close()
 except OSError: out["fail"].append("docker")
@@ -59,8 +68,8 @@ if os.path.exists(os.path.join(home, "agent.json")) and os.path.exists(py):
 shutil.rmtree(env, ignore_errors=True)
 venv.create(env, with_pip=False, symlinks=True)
 site = os.path.join(env, "lib", "python%d.%d" % sys.version_info[:2], "site-packages")
-wheels = sorted(glob.glob(os.path.join(home, "wheels", "*.whl")))
-if not wheels: sys.exit("no wheels in " + os.path.join(home, "wheels"))
+wheels = sorted(glob.glob(os.path.join(home, "wheels", build, "*.whl")))
+if not wheels: sys.exit("no wheels in " + os.path.join(home, "wheels", build))
 for whl in wheels:
     with zipfile.ZipFile(whl) as z: z.extractall(site)
 for data in glob.glob(os.path.join(site, "*.data")):
@@ -70,6 +79,8 @@ for data in glob.glob(os.path.join(site, "*.data")):
     shutil.rmtree(data)
 subprocess.check_call([py, "-c", "import faasctl_agent, zmq, docker"])
 with open(os.path.join(env, ".faasctl-build"), "w") as f: f.write(build + "\n")
+for old in glob.glob(os.path.join(home, "wheels", "*")):  # earlier builds' wheels, and pre-0.2 loose ones
+    if os.path.basename(old) != build: shutil.rmtree(old) if os.path.isdir(old) else os.remove(old)
 print(build)
 """
 
@@ -105,7 +116,7 @@ def probe(connector: Connector, home: str, client_public: str) -> dict[str, Any]
 
 
 def install_plan(home: str, build: str) -> list[Step]:
-    """Install (or upgrade in place) the agent from the wheels pushed to HOME/wheels.
+    """Install (or upgrade in place) the agent from the wheels pushed to HOME/wheels/BUILD.
 
     A running agent of another build is stopped first, so the start step that follows
     brings up the new code; the build stamp makes a re-run with the same wheels a no-op.

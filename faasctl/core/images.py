@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..connectors.base import Connector
-from ..errors import AgentError, FaasctlError
+from ..errors import AgentError, FaasctlError, NotFound
 from .bootstrap import venv_python
 from .context import Context
 
@@ -88,7 +88,7 @@ def carry(ctx: Context, image: str, node: dict[str, Any], sources: list[dict[str
         if found is not None:
             break
     else:
-        raise AgentError(f"node {node['name']} cannot get {image}: {why or 'it cannot pull it'}; and no engine "
+        raise NotFound(f"node {node['name']} cannot get {image}: {why or 'it cannot be pulled'}; and no engine "
                          "here has it to carry over",
                          "add the runtime on a node that can build it (faasctl node add local), then add it again")
     wanted, size = found

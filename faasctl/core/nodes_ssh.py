@@ -115,12 +115,13 @@ def bootstrap_node(ctx: Context, spec: SshNodeSpec, progress: Progress | None = 
         say("probe node")  # resolves the default home (~ of the login user) on the node
         found = bootstrap_ssh.probe(conn, spec.home or f"~/.faasctl-agent/{spec.name}", identity["public"])
         home = found["home"]
-        build = wheels.build_id(found["python"])
+        platform = wheels.NodePlatform.from_probe(found)
+        build = wheels.plan(platform)[0]
         if found["build"] != build:
-            say(f"wheels for python {found['python']}")
-            build, folder = wheels.ensure(ctx.settings.home, found["python"])
+            say(f"wheels for {platform}")
+            build, folder = wheels.ensure(ctx.settings.home, platform)
             say("push wheels")
-            conn.put_dir(folder, f"{home}/wheels")
+            conn.put_dir(folder, f"{home}/wheels/{build}")
             bootstrap.run_plan(conn, bootstrap_ssh.install_plan(home, build), say)
             found["healthy"] = False
         if found["healthy"] and found["authorized"] and found["server_key"]:

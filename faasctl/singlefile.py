@@ -1,0 +1,55 @@
+"""Bytecode for the single file's venv, compiled once per machine in the background.
+
+dist/faasctl installs itself into a venv under PEX_ROOT on first start (scripts/dist.py).
+Bytecode cannot ship for every CPython it supports (3.10-3.13 each need their own), and
+with PYTHONDONTWRITEBYTECODE=1 the interpreter would compile every module on every
+start. So the first start compiles the venv's site-packages for the interpreter that
+owns it, detached, and later starts load bytecode whatever the environment says.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+MARKER = ".faasctl-bytecode"
+STALE_LOCK_S = 600.0
+
+_COMPILE = """
+import compileall, os, sys, sysconfig
+prefix = sys.argv[1]
+ok = compileall.compile_dir(sysconfig.get_paths()["purelib"], quiet=2, workers=0)
+with open(os.path.join(prefix, MARKER), "w") as f:
+    f.write("complete\\n" if ok else "some files did not compile\\n")
+os.remove(os.path.join(prefix, MARKER + ".lock"))
+""".replace("MARKER", repr(MARKER))
+
+
+def in_single_file() -> bool:
+    """True inside the venv that dist/faasctl installed (pex writes PEX-INFO at its root)."""
+    return os.path.exists(os.path.join(sys.prefix, "PEX-INFO"))
+
+
+def ensure_bytecode() -> None:
+    """Start the one-off compile unless it is done or under way; never delays this command."""
+    if os.path.exists(os.path.join(sys.prefix, MARKER)):
+        return
+    lock = os.path.join(sys.prefix, MARKER + ".lock")
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        try:
+            if time.time() - os.stat(lock).st_mtime < STALE_LOCK_S:
+                return
+            os.remove(lock)  # a compile that died; the next start tries again
+        except OSError:
+            pass
+        return
+    except OSError:
+        return  # a read-only PEX_ROOT: run without bytecode rather than fail
+    os.close(fd)
+    subprocess.Popen([sys.executable, "-c", _COMPILE, sys.prefix], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                     close_fds=True)
