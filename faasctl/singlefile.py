@@ -27,16 +27,24 @@ os.remove(os.path.join(prefix, MARKER + ".lock"))
 """.replace("MARKER", repr(MARKER))
 
 
-def in_single_file() -> bool:
-    """True inside the venv that dist/faasctl installed (pex writes PEX-INFO at its root)."""
-    return os.path.exists(os.path.join(sys.prefix, "PEX-INFO"))
+def venv() -> str:
+    """The venv dist/faasctl installed, or "" when not running from the single file.
+
+    Its boot names it in FAASCTL_SINGLE_FILE_VENV (it may run faasctl in the caller's
+    interpreter, whose sys.prefix is not the venv); pex's own boot runs the venv itself,
+    which has pex's PEX-INFO at its root.
+    """
+    named = os.environ.get("FAASCTL_SINGLE_FILE_VENV", "")
+    if named:
+        return named
+    return sys.prefix if os.path.exists(os.path.join(sys.prefix, "PEX-INFO")) else ""
 
 
-def ensure_bytecode() -> None:
+def ensure_bytecode(prefix: str) -> None:
     """Start the one-off compile unless it is done or under way; never delays this command."""
-    if os.path.exists(os.path.join(sys.prefix, MARKER)):
+    if os.path.exists(os.path.join(prefix, MARKER)):
         return
-    lock = os.path.join(sys.prefix, MARKER + ".lock")
+    lock = os.path.join(prefix, MARKER + ".lock")
     try:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
@@ -50,6 +58,6 @@ def ensure_bytecode() -> None:
     except OSError:
         return  # a read-only PEX_ROOT: run without bytecode rather than fail
     os.close(fd)
-    subprocess.Popen([sys.executable, "-c", _COMPILE, sys.prefix], stdin=subprocess.DEVNULL,
+    subprocess.Popen([os.path.join(prefix, "bin", "python"), "-c", _COMPILE, prefix], stdin=subprocess.DEVNULL,
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                      close_fds=True)

@@ -4,8 +4,13 @@
 # own boot code still loads from the zip on every start, compiled from source each time
 # (zipimport ignores __pycache__), which cost ~130 ms here. This file does the warm case
 # the way pex's --sh-boot script does, in Python because the file must start with
-# `#!/usr/bin/env python3`: when the venv exists and no PEX_* variable asks for pex's own
-# handling, exec the venv's console script. Anything else runs pex's boot unchanged.
+# `#!/usr/bin/env python3`. When the venv exists and no PEX_* variable asks for pex's own
+# handling:
+# - if this interpreter is the venv's own, faasctl runs in this process from the venv's
+#   site-packages, with this interpreter's site-packages and PYTHONPATH taken off the
+#   path (what the venv's `-I` would do), which saves a second interpreter start;
+# - otherwise it execs the venv's console script.
+# Anything else (first start, PEX_* set) runs pex's boot unchanged.
 import os
 import sys
 
@@ -15,21 +20,36 @@ PEX_OWN = ("PEX_IGNORE_RCFILES", "PEX_VENV", "PEX_PYTHON", "PEX_PYTHON_PATH", "P
            "PEX_INTERPRETER", "PEX_MODULE", "PEX_SCRIPT", "PEX_VERBOSE")
 
 
-def _warm_script():
+def _warm_venv():
     if any(os.environ.get(name) for name in PEX_OWN):
         return None
-    root = os.path.expanduser(os.environ.get("PEX_ROOT") or PEX_ROOT)
-    venv = os.path.join(root, VENV_RELPATH)
-    script = os.path.join(venv, "bin", "faasctl")
-    if os.access(os.path.join(venv, "bin", "python"), os.X_OK) and os.path.isfile(script):
-        return script
-    return None
+    venv = os.path.join(os.path.expanduser(os.environ.get("PEX_ROOT") or PEX_ROOT), VENV_RELPATH)
+    ok = os.access(os.path.join(venv, "bin", "python"), os.X_OK)
+    return venv if ok and os.path.isfile(os.path.join(venv, "bin", "faasctl")) else None
 
 
-_script = _warm_script()
-if _script:
-    os.environ["FAASCTL_SINGLE_FILE"] = os.path.abspath(sys.argv[0])
-    os.execv(_script, [_script] + sys.argv[1:])
+def _run_here(venv):
+    import site
+
+    purelib = os.path.join(venv, "lib", "python%d.%d" % sys.version_info[:2], "site-packages")
+    drop = set(site.getsitepackages()) | {site.getusersitepackages(), os.path.abspath(sys.argv[0])}
+    drop.update(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
+    sys.path[:] = [purelib] + [p for p in sys.path if p and p not in drop]
+    sys.executable = os.path.join(venv, "bin", "python")  # what subprocesses (the local agent) run
+    from faasctl.cli.main import main
+
+    main()
+
+
+_venv = _warm_venv()
 os.environ["FAASCTL_SINGLE_FILE"] = os.path.abspath(sys.argv[0])
+if _venv:
+    os.environ["FAASCTL_SINGLE_FILE_VENV"] = _venv
+    _python = os.path.join(_venv, "bin", "python")
+    if os.path.realpath(_python) == os.path.realpath(sys.executable) and not sys.flags.isolated:
+        _run_here(_venv)
+        sys.exit(0)
+    _script = os.path.join(_venv, "bin", "faasctl")
+    os.execv(_script, [_script] + sys.argv[1:])
 _source = __loader__.get_data(os.path.join(os.path.dirname(__file__), "__pex_main__.py"))  # noqa: F821
 exec(compile(_source, __file__, "exec"))

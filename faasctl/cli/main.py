@@ -48,8 +48,9 @@ def main() -> None:
     from .. import singlefile
     from ..errors import ExitCode, FaasctlError
 
-    if singlefile.in_single_file():
-        singlefile.ensure_bytecode()
+    single = singlefile.venv()
+    if single:
+        singlefile.ensure_bytecode(single)
 
     try:
         app(standalone_mode=False)
