@@ -31,7 +31,7 @@ def _warm_venv():
 def _run_here(venv):
     import site
 
-    purelib = os.path.join(venv, "lib", "python%d.%d" % sys.version_info[:2], "site-packages")
+    purelib = os.path.join(venv, "lib", "python{}.{}".format(*sys.version_info[:2]), "site-packages")
     drop = set(site.getsitepackages()) | {site.getusersitepackages(), os.path.abspath(sys.argv[0])}
     drop.update(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
     sys.path[:] = [purelib] + [p for p in sys.path if p and p not in drop]
