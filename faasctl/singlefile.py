@@ -17,10 +17,18 @@ import time
 MARKER = ".faasctl-bytecode"
 STALE_LOCK_S = 600.0
 
+# pex links each distribution into the venv's site-packages from PEX_ROOT/installed_wheels,
+# and compileall does not follow linked folders: compile each link's target.
 _COMPILE = """
 import compileall, os, sys, sysconfig
-prefix = sys.argv[1]
-ok = compileall.compile_dir(sysconfig.get_paths()["purelib"], quiet=2, workers=0)
+prefix, ok = sys.argv[1], True
+site = sysconfig.get_paths()["purelib"]
+for name in sorted(os.listdir(site)):
+    path = os.path.realpath(os.path.join(site, name))
+    if os.path.isdir(path):
+        ok = bool(compileall.compile_dir(path, quiet=2, workers=0)) and ok
+    elif path.endswith(".py"):
+        ok = bool(compileall.compile_file(path, quiet=2)) and ok
 with open(os.path.join(prefix, MARKER), "w") as f:
     f.write("complete\\n" if ok else "some files did not compile\\n")
 os.remove(os.path.join(prefix, MARKER + ".lock"))

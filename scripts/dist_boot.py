@@ -12,6 +12,7 @@
 # - otherwise it execs the venv's console script.
 # Anything else (first start, PEX_* set) runs pex's boot unchanged.
 import os
+import stat
 import sys
 
 VENV_RELPATH = "@VENV_RELPATH@"
@@ -20,10 +21,39 @@ PEX_OWN = ("PEX_IGNORE_RCFILES", "PEX_VENV", "PEX_PYTHON", "PEX_PYTHON_PATH", "P
            "PEX_INTERPRETER", "PEX_MODULE", "PEX_SCRIPT", "PEX_VERBOSE")
 
 
+def _pex_root():
+    """PEX_ROOT, else pex's default when its folder can be written, else a private one in /tmp.
+
+    Without a writable root pex unpacks itself into a new temporary folder at every
+    start (3.5 s here); a read-only home should not cost that. The /tmp folder is used
+    only if it is ours and closed to others: anything else there could plant code.
+    """
+    if os.environ.get("PEX_ROOT"):
+        return os.environ["PEX_ROOT"]
+    default = os.path.expanduser(PEX_ROOT)
+    probe = default
+    while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+        probe = os.path.dirname(probe)
+    if os.access(probe, os.W_OK):
+        return default
+    private = os.path.join(os.environ.get("TMPDIR") or "/tmp", "faasctl-pex-%d" % os.getuid())  # noqa: UP031
+    try:
+        os.mkdir(private, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return default
+    info = os.lstat(private)
+    if info.st_uid != os.getuid() or info.st_mode & 0o077 or not stat.S_ISDIR(info.st_mode):
+        return default
+    os.environ["PEX_ROOT"] = private  # for pex's own boot below, on a first start
+    return private
+
+
 def _warm_venv():
     if any(os.environ.get(name) for name in PEX_OWN):
         return None
-    venv = os.path.join(os.path.expanduser(os.environ.get("PEX_ROOT") or PEX_ROOT), VENV_RELPATH)
+    venv = os.path.join(os.path.expanduser(_pex_root()), VENV_RELPATH)
     ok = os.access(os.path.join(venv, "bin", "python"), os.X_OK)
     return venv if ok and os.path.isfile(os.path.join(venv, "bin", "faasctl")) else None
 
