@@ -197,10 +197,16 @@ class AgentServer:
         return "\n".join(lines) + "\n"
 
 
+async def _serve(config: AgentConfig) -> None:
+    # Built inside the running loop: on Python 3.9 an asyncio.Event made before
+    # asyncio.run() binds to another loop, and the agent dies at its first wait.
+    await AgentServer(config).run()
+
+
 def serve(config: AgentConfig) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        asyncio.run(AgentServer(config).run())
+        asyncio.run(_serve(config))
     except BindFailed as exc:
         log.error("%s", exc)
         tmp = config.fatal_path.with_suffix(".tmp")
