@@ -4,11 +4,16 @@ One socket per node per process, reused across requests. Replies are matched by 
 a late answer to a request that timed out is dropped instead of read as the next one.
 An agent that does not know our key never completes the handshake, which we see as
 silence: that is reported as "unreachable", with a hint to check the node.
+
+Until a socket's first handshake, a ZeroMQ socket monitor watches the connection, so a
+refused or dropped connect (a dead agent) fails in milliseconds instead of after the
+connect timeout; only a node that accepts and never answers (hung) costs the timeout.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import zmq
@@ -17,6 +22,15 @@ from faasctl_agent import protocol
 from .errors import AGENT_CODES, AgentError, FaasctlError, NodeUnreachable, NotDelivered
 
 _ctx: zmq.Context[zmq.Socket[bytes]] | None = None
+# Monitor events meaning "this connect attempt failed": no need to wait any longer.
+_FAILED: dict[int, str] = {
+    int(zmq.EVENT_CONNECT_RETRIED): "refused the connection", int(zmq.EVENT_DISCONNECTED): "dropped the connection",
+    int(zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL): "failed the handshake",
+    int(zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL): "failed the handshake (protocol)",
+    int(zmq.EVENT_HANDSHAKE_FAILED_AUTH): "refused our key"}
+_WATCH = int(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+for _event in _FAILED:
+    _WATCH |= _event
 
 
 def _context() -> zmq.Context[zmq.Socket[bytes]]:
@@ -32,6 +46,8 @@ class AgentClient:
         self.endpoint = endpoint
         self._keys = (server_key.encode(), public.encode(), secret.encode())
         self._sock: zmq.Socket[bytes] | None = None
+        self._monitor: zmq.Socket[bytes] | None = None
+        self._ready = False  # a message went out on this socket: it had a connection
         self._seq = 0
         self._prefix = os.urandom(4).hex()
 
@@ -46,8 +62,9 @@ class AgentClient:
             sock.curve_serverkey, sock.curve_publickey, sock.curve_secretkey = server, public, secret
             sock.setsockopt(zmq.LINGER, 0)
             sock.setsockopt(zmq.IMMEDIATE, 1)
+            self._monitor = sock.get_monitor_socket(_WATCH)
             sock.connect(self.endpoint)
-            self._sock = sock
+            self._sock, self._ready = sock, False
         return self._sock
 
     def request(self, op: str, args: dict[str, Any] | None = None, timeout: float = 10.0,
@@ -65,11 +82,12 @@ class AgentClient:
         try:
             sock.send(frame, flags=zmq.NOBLOCK)
         except zmq.Again:
-            if not sock.poll(int(min(timeout, connect_timeout) * 1000), zmq.POLLOUT):
+            if self._ready:  # it had a connection and lost it: watch a fresh connect
                 self.close()
-                raise NotDelivered(f"node {self.node} did not complete a handshake ({self.endpoint})",
-                                   f"check it with `faasctl node status {self.node}`") from None
+                sock = self._socket()
+            self._await_handshake(sock, min(timeout, connect_timeout))
             sock.send(frame)
+        self._ready = True
         deadline_ms = int(timeout * 1000)
         while True:
             if not sock.poll(deadline_ms, zmq.POLLIN):
@@ -89,11 +107,43 @@ class AgentClient:
         kind: type[FaasctlError] = AGENT_CODES.get(err.get("code", ""), AgentError)
         raise kind(f"node {self.node}: {err.get('message', 'request failed')}", err.get("hint", ""))
 
+    def _await_handshake(self, sock: zmq.Socket[bytes], seconds: float) -> None:
+        """Return once `sock` can send; NotDelivered as soon as the monitor sees the connect fail."""
+        poller = zmq.Poller()
+        poller.register(sock, zmq.POLLOUT)
+        monitor = self._monitor
+        if monitor is not None:
+            poller.register(monitor, zmq.POLLIN)
+        deadline = time.monotonic() + seconds
+        for _ in range(10_000):  # bounded: each turn consumes one event or the time left
+            left = deadline - time.monotonic()
+            ready = dict(poller.poll(max(0, int(left * 1000)))) if left > 0 else {}
+            if sock in ready:
+                return
+            if monitor is not None and monitor in ready:
+                from zmq.utils.monitor import recv_monitor_message
+
+                failed = _FAILED.get(int(recv_monitor_message(monitor)["event"]))
+                if failed:
+                    self.close()
+                    raise NotDelivered(f"node {self.node} {failed} ({self.endpoint})",
+                                       f"check it with `faasctl node status {self.node}`")
+                continue
+            break
+        self.close()
+        raise NotDelivered(f"node {self.node} did not complete a handshake within {seconds:g} s ({self.endpoint})",
+                           f"check it with `faasctl node status {self.node}`")
+
     def _silent(self, timeout: float) -> NodeUnreachable:
         return NodeUnreachable(f"node {self.node} did not answer within {timeout:g} s ({self.endpoint})",
                                f"check it with `faasctl node status {self.node}`")
 
     def close(self) -> None:
+        if self._monitor is not None:
+            if self._sock is not None:
+                self._sock.disable_monitor()
+            self._monitor.close(linger=0)
+            self._monitor = None
         if self._sock is not None:
             self._sock.close(linger=0)
             self._sock = None

@@ -90,13 +90,21 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def create_app(ctx: Context | None = None, token: str | None = None, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
     """Build the app over one state file (ctx's settings). `token`, if set, is required on every request."""
+    import asyncio
+
     from . import seed, v1
+    from .prober import Prober
 
     core = CoreRunner(ctx or Context())
+    prober = Prober(core.template)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(prober.run())  # suspect nodes are probed here, not by requests
         yield
+        prober.stop()
+        await task
+        prober.close()
         core.close()
 
     app = FastAPI(title="faasctl", version=__version__, description=DESCRIPTION, lifespan=lifespan,

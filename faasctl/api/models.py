@@ -82,6 +82,10 @@ class NodeOut(BaseModel):
     running: int | None = None
     cpus: int | None = None
     warm: dict[str, int] = Field(default_factory=dict)
+    suspect: bool = False  # marked down: placement skips it until next_probe_at
+    down_since: float | None = None
+    last_error: str = ""
+    next_probe_at: float | None = None
 
 
 class RuntimeIn(BaseModel):

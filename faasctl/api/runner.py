@@ -39,6 +39,7 @@ class CoreRunner:
         ctx: Context | None = getattr(self._local, "ctx", None)
         if ctx is None:
             ctx = Context(self.template.settings)
+            ctx.probe_inline = False  # type: ignore[attr-defined]  # suspect nodes: the prober's task (prober.py)
             with self._lock:  # the first threads would otherwise each open the engine
                 ctx.engine = self.template.engine  # one engine (thread-safe pool) for all threads
                 self._made.append(ctx)

@@ -38,7 +38,13 @@ CallNum = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def _nodes_with_status(ctx: Context) -> list[dict[str, Any]]:
-    return [{**node, **nodes.status(ctx, node)} for node in nodes.all_nodes(ctx)]
+    from ..core import health
+
+    known = nodes.all_nodes(ctx)
+    before = health.read_all(ctx.fast)
+    live = {n["name"]: health.checked_status(ctx, n, before.get(n["name"])) for n in known}
+    after = health.read_all(ctx.fast)
+    return [{**node, **live[node["name"]], **health.view(after.get(node["name"]))} for node in known]
 
 
 @router.get("/nodes", response_model=list[NodeOut], tags=["nodes"])

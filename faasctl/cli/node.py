@@ -164,36 +164,59 @@ def forget_host_key(name: str) -> None:
 
 @app.command("list")
 def list_(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Nodes with their live state: reachable, agent version, running calls, warm containers."""
-    from ..core import nodes
+    """Nodes with their live state: reachable, agent version, running calls, warm containers.
+
+    A node marked down (suspect) is not asked until its next probe is due; its row says
+    since when it is down, the last error and when it is probed next."""
+    from ..core import health, nodes
     from ..core.context import Context
 
     ctx = Context()
-    rows = [{**n, "status": nodes.status(ctx, n)} for n in nodes.all_nodes(ctx)]
+    known = nodes.all_nodes(ctx)  # opens the state (and adds the health table to an older file)
+    before = health.read_all(ctx.fast)
+    live = {n["name"]: health.checked_status(ctx, n, before.get(n["name"])) for n in known}
+    after = health.read_all(ctx.fast)
+    rows = [{**n, "status": live[n["name"]], "health": health.view(after.get(n["name"]))} for n in known]
     if json_out:
         emit_json(rows)
         return
     table(["name", "kind", "host", "state", "agent", "running", "warm", "endpoint"],
           [[r["name"], r["kind"], r["host"] + (f":{r['port']}" if r["kind"] == "ssh" else ""),
-            "up" if r["status"]["up"] else "DOWN", r["status"].get("agent", ""),
+            _state(r["status"], after.get(r["name"])), r["status"].get("agent", ""),
             r["status"].get("running", ""), sum(r["status"].get("warm", {}).values()) if r["status"]["up"] else "",
             r["zmq_endpoint"]] for r in rows],
           empty="no nodes yet; add one with: faasctl node add local")
+    for r in rows:
+        if r["health"]["suspect"]:
+            print(f"{r['name']}: {r['health']['last_error']}", file=sys.stderr)
+
+
+def _state(status: dict[str, Any], suspect: dict[str, Any] | None) -> str:
+    from ..core import health
+
+    if suspect:
+        return health.describe(suspect)
+    return "up" if status["up"] else "DOWN"
 
 
 @app.command("status")
 def status(name: str, json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """One node's live status, including warm containers per function."""
-    from ..core import nodes
+    """One node's live status, including warm containers per function. It is asked at once,
+    even if marked down; if it answers, the mark is cleared."""
+    from ..core import health, nodes
     from ..core.context import Context
     from ..errors import NodeUnreachable
 
     ctx = Context()
-    st = nodes.status(ctx, nodes.get(ctx, name))
+    node = nodes.get(ctx, name)
+    st = health.checked_status(ctx, node, health.read_all(ctx.fast).get(name), force=True)
+    row = health.read_all(ctx.fast).get(name)
     if json_out:
-        emit_json(st)
+        emit_json({**st, "health": health.view(row)})
     elif not st["up"]:
-        raise NodeUnreachable(f"node {name} is down: {st['error']}", "check the agent log on the node")
+        raise NodeUnreachable(health.down_message(name, row) if row else f"node {name} is down: {st['error']}",
+                              "check the agent log on the node: "
+                              f"faasctl node logs {name}; it is skipped by placement until it answers again")
     else:
         print(f"node {name}: up, agent {st['agent']}, {st['running']} running, uptime {st['uptime_s']} s")
         table(["function", "warm", "containers"], [[f, st["warm"].get(f, 0), c] for f, c in st["containers"].items()])

@@ -38,6 +38,9 @@ def register(app: typer.Typer) -> None:
         is_async: bool = typer.Option(False, "--async", help="Return the call number at once."),
         node: str = typer.Option("", "--node", help="Run on this node instead of the placement policy's pick."),
         retries: int = typer.Option(0, help="With --async: run again up to N times if the function fails (ERROR)."),
+        force_probe: bool = typer.Option(False, "--force-probe",
+                                         help="Try nodes marked down too, instead of skipping them until their "
+                                         "next probe."),
     ) -> None:
         """Call a function and print its result (exit 9 if it failed, 10 if it timed out)."""
         from ..core.context import Context
@@ -50,7 +53,8 @@ def register(app: typer.Typer) -> None:
         if not 0 <= retries <= 10:
             raise InvalidInput(f"--retries {retries} is outside 0..10")
         params = parse_params(list(param or []), data)
-        record = do_invoke(Context(), name, params, is_async=is_async, node=node, retries=retries)
+        record = do_invoke(Context(), name, params, is_async=is_async, node=node, retries=retries,
+                           force_probe=force_probe)
         if json_out:
             import json
 

@@ -2,8 +2,10 @@
 
 This is the hot path of both `faasctl invoke` and `serve`, so it reads and writes the
 state through `state.fastpath` (plain sqlite3) and never imports the ORM. A node that
-does not answer a short hello is skipped before the call is handed over; once a node
-has the call, a lost reply is reported (LOST), never retried elsewhere.
+did not take a call is skipped for the next one; once a node has the call, a lost
+reply is reported (LOST), never retried elsewhere. Nodes that failed before are skipped
+while their window lasts (`health`); when it ends, one caller probes them in the
+background (in `serve`, its prober does), so callers do not wait on a dead node.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from ..errors import CallTimedOut, FaasctlError, FunctionFailed, InvalidInput, NodeUnreachable, NotDelivered, NotFound
 from ..state import fastpath
-from . import placement
+from . import health, placement
 from .context import Context
 
 CONNECT_TIMEOUT = 2.0
@@ -31,12 +33,50 @@ def check_params(params: Any) -> Any:
 
 
 def invoke(ctx: Context, name: str, params: Any, *, is_async: bool = False, node: str = "",
-           retries: int = 0, raise_on_failure: bool = False) -> dict[str, Any]:
+           retries: int = 0, raise_on_failure: bool = False, force_probe: bool = False) -> dict[str, Any]:
     check_params(params)
     conn = ctx.fast
     target = fastpath.target(conn, name)
     fn, identity = target["function"], target["identity"]
-    candidates = _candidates(ctx, fn, target["nodes"], node)
+    ordered = _candidates(ctx, fn, target["nodes"], node)
+    probes: list[health.Probe] = []
+    try:
+        candidates = ordered if force_probe else _screen(ctx, ordered, identity, probes)
+        return _run(ctx, fn, identity, candidates, params, is_async, retries, raise_on_failure)
+    finally:
+        for probe in probes:  # those still running (a hung node) are left: their claim counted them
+            probe.settle(conn)
+
+
+def _screen(ctx: Context, ordered: list[dict[str, Any]], identity: dict[str, str],
+            probes: list[health.Probe]) -> list[dict[str, Any]]:
+    """The candidates that are not suspect; suspect ones whose window ended are probed.
+
+    Only when no healthy node is left does the caller wait for its probes (at most the
+    connect timeout); otherwise they run beside the call. With nothing left it fails at
+    once, naming the first suspect node (this is how --node on a down node fails fast).
+    """
+    now, conn = time.time(), ctx.fast
+    usable = [c for c in ordered if not health.suspect(c)]
+    background = getattr(ctx, "probe_inline", True)  # serve probes in its own task instead
+    for cand in ordered:
+        if (health.suspect(cand) and background and float(cand["skip_until"]) <= now
+                and health.claim_probe(conn, cand["name"], now)):
+            probes.append(health.Probe(cand, ctx.client(cand, identity).endpoint, identity, CONNECT_TIMEOUT))
+    if not usable:
+        usable = [p.node for p in probes if p.wait(CONNECT_TIMEOUT + 1.0) and p.settle(conn)]
+    if not usable:
+        down = next(c for c in ordered if health.suspect(c))
+        row = conn.execute("SELECT * FROM node_health WHERE node=?", (down["name"],)).fetchone()
+        raise NodeUnreachable(health.down_message(down["name"], dict(row) if row else down),
+                              "it is skipped until its next probe; to try it now, add --force-probe "
+                              f"(or run `faasctl node status {down['name']}`)")
+    return usable
+
+
+def _run(ctx: Context, fn: dict[str, Any], identity: dict[str, str], candidates: list[dict[str, Any]],
+         params: Any, is_async: bool, retries: int, raise_on_failure: bool) -> dict[str, Any]:
+    conn, name = ctx.fast, fn["name"]
     policy = json.loads(fn["policy"] or "{}")
     timeout = float(policy.get("timeout", 30.0))
     uid = os.urandom(12).hex()
@@ -48,14 +88,18 @@ def invoke(ctx: Context, name: str, params: Any, *, is_async: bool = False, node
         try:
             reply = ctx.client(cand, identity).request("invoke", args, timeout=10.0 if is_async else timeout + 15.0,
                                                        connect_timeout=CONNECT_TIMEOUT)
-        except NotDelivered:
+        except NotDelivered as exc:
+            health.record_failure(conn, cand["name"], exc.message)
             continue  # never reached this node: the next one may take the call
         except NodeUnreachable as exc:
-            _fail(conn, call_num, "LOST", cand["name"], exc.message)
+            health.record_failure(conn, cand["name"], exc.message)
+            _fail(conn, call_num, "LOST", cand["name"], exc.message)  # it had the call: never re-run elsewhere
             raise
         except FaasctlError as exc:
             _fail(conn, call_num, "ERROR", cand["name"], exc.message)
             raise
+        if health.suspect(cand):  # tried with --force-probe, and it answered
+            health.record_success(conn, cand["name"])
         chosen = cand
         break
     if reply is None or chosen is None:
@@ -95,6 +139,8 @@ def _candidates(ctx: Context, fn: dict[str, Any], holders: list[dict[str, Any]],
     if policy in ("least-loaded", "warm-first") and len(holders) > 1:
         loads, warm = {}, {}
         for h in holders:
+            if health.suspect(h):
+                continue  # no status request to a node known to be down: it sorts last
             try:
                 st = ctx.client(h).request("status", timeout=CONNECT_TIMEOUT)
             except FaasctlError:

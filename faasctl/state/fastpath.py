@@ -74,13 +74,27 @@ def target(conn: StateConnection, function: str) -> dict[str, Any]:
         if fn is None:
             raise NotFound(f"no function named {function!r}",
                            "see `faasctl fn list`, or deploy it with `faasctl fn deploy`")
-        nodes = conn.execute(
-            "SELECT n.* FROM node n JOIN deployment d ON d.node_name = n.name "
-            "WHERE d.function_name=? AND d.digest=? ORDER BY n.name", (function, fn["digest"])).fetchall()
+        nodes = _holders(conn, function, fn["digest"])
     except sqlite3.OperationalError as exc:
         raise StateError(f"state file error: {exc}", "run any faasctl command that changes state to create it") from exc
     identity = keyfiles.read(conn.keys_dir) or keyfiles.migrate(conn, conn.keys_dir)
     return {"function": dict(fn), "nodes": [dict(n) for n in nodes], "identity": identity}
+
+
+HOLDERS = ("SELECT n.*{} FROM node n JOIN deployment d ON d.node_name = n.name{} "
+           "WHERE d.function_name=? AND d.digest=? ORDER BY n.name")
+HEALTH_COLUMNS = ", h.failures, h.down_since, h.last_error, h.skip_until, h.probing_until"
+
+
+def _holders(conn: StateConnection, function: str, digest: str) -> list[sqlite3.Row]:
+    """The nodes holding `digest`, with their health (core.health) joined in, if any."""
+    try:
+        return conn.execute(HOLDERS.format(HEALTH_COLUMNS, " LEFT JOIN node_health h ON h.node = n.name"),
+                            (function, digest)).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "node_health" not in str(exc):
+            raise
+        return conn.execute(HOLDERS.format("", ""), (function, digest)).fetchall()  # a file older than health
 
 
 def insert_call(conn: sqlite3.Connection, uid: str, fn: dict[str, Any], params: Any, is_async: bool) -> int:

@@ -29,6 +29,21 @@ class Node(SQLModel, table=True):
     added_at: float = Field(default_factory=now)
 
 
+class NodeHealth(SQLModel, table=True):
+    """A suspect node (no row: healthy). Its own table, so create_all adds it to an old file.
+
+    Columns match core.health.DDL, which the sqlite3 fast path uses when it finds none."""
+
+    __tablename__ = "node_health"
+    node: str = Field(primary_key=True)
+    failures: int = 0  # consecutive failures, probes that were claimed included
+    down_since: float = 0.0
+    last_error: str = ""
+    last_failed_at: float = 0.0
+    skip_until: float = 0.0  # placement skips the node until then; then one process probes it
+    probing_until: float = 0.0  # a probe is in progress until then
+
+
 class Runtime(SQLModel, table=True):
     name: str = Field(primary_key=True)
     image: str
