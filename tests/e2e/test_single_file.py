@@ -67,8 +67,12 @@ def test_single_file_on_a_bare_operator_bootstraps_39_and_311_nodes(tmp_path: Pa
                 added = site.faasctl("node", "add", name, "--host", f"root@{node.ip}", "--key", "/root/key",
                                      "--host-key-fingerprint", node.fingerprint(), "--json")
                 assert json.loads(added.stdout)["name"] == name, added
+                want = NODE_PYTHONS[node.image]
                 python = node.container.exec_run(["python3", "-c", "import sys; print(*sys.version_info[:2], sep='.')"])
-                assert python.output.decode().strip() == NODE_PYTHONS[node.image]
+                assert python.output.decode().strip() == want
+                assert "glibc" in added.stderr and f"CPython {want}" in added.stderr, added.stderr  # the probe
+                venv = node.container.exec_run(["ls", f"/root/.faasctl-agent/{name}/venv/lib"]).output.decode()
+                assert venv.split() == [f"python{want}"], venv  # the agent runs on the node's own Python
 
             site.faasctl("runtime", "add", "python")  # built-in: no --from, nothing beside the file
             site.faasctl("fn", "deploy", "dice", "/root/dice", "--runtime", "python")
