@@ -13,14 +13,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import Row, log, table  # noqa: E402
-from faasctl_agent.channel import RunnerChannel, docker_address  # noqa: E402
-from faasctl_agent.executor import Executor  # noqa: E402
+from benchlib import Row, log, table
+from faasctl_agent.channel import RunnerChannel, docker_address
+from faasctl_agent.executor import Executor
 
 # Answers each line {"n": N} with a JSON reply line whose result is N bytes.
 REPLIER = ("import json, sys\nsys.stdout.write(json.dumps({'op': 'ready'}) + '\\n'); sys.stdout.flush()\n"
