@@ -10,6 +10,7 @@ follow a function's own failure (ERROR), never a timeout or a lost container.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,6 +19,8 @@ from .channel import RunnerGone
 from .journal import Journal
 from .pool import Pool, PoolClosed
 from .protocol import E_BUSY, AgentFailure
+
+log = logging.getLogger("faasctl_agent")
 
 
 class CallRunner:
@@ -58,7 +61,13 @@ class CallRunner:
         call.update(status="RUNNING", start_kind=lease.kind, queue_ms=round(lease.queue_s * 1000, 3),
                     start_ms=round(lease.start_s * 1000, 3))
         if call["is_async"]:
-            self.journal.accept(call)  # durable before the function sees it: never run twice
+            try:
+                self.journal.accept(call)  # durable before the function sees it: never run twice
+            except AgentFailure as exc:  # a full disk: not run, still PENDING, runs after a restart
+                pool.release(lease.worker, True)
+                call["status"] = "PENDING"
+                log.warning("call %s not started: %s", call["id"], exc.message)
+                return False
         t0 = time.monotonic()
         healthy = True
         self.in_container += 1
@@ -89,7 +98,10 @@ class CallRunner:
         call.update(values, status=status, finished_at=time.time())
         self.count(f"calls_{status.lower()}")
         if call["is_async"]:
-            self.journal.accept(call)
+            try:
+                self.journal.accept(call)
+            except AgentFailure as exc:  # still RUNNING in the journal: LOST after a restart, never rerun
+                log.warning("call %s ended %s but was not recorded: %s", call["id"], status, exc.message)
         else:
             self.journal.finish_later(call)
 
