@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
 
+from tests.support.installed import install, run
 from tests.support.operator import add_args, node_name
 from tests.support.platform import REPO
 from tests.support.sshd import SshServer
@@ -21,30 +19,11 @@ from tests.support.sshd import SshServer
 pytestmark = pytest.mark.integration
 
 
-def run(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                          timeout=600)
-    assert proc.returncode == 0, f"{' '.join(argv)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    return proc
-
-
 def test_installed_faasctl_bootstraps_a_node_from_its_own_wheelhouse(sshd: SshServer, tmp_path: Path,
                                                                      docker: object) -> None:
     if not (REPO / "faasctl" / "wheelhouse" / "manifest.json").is_file():
         pytest.fail("faasctl/wheelhouse is missing: scripts/setup.sh builds it (python scripts/wheelhouse.py)")
-    src = tmp_path / "src"
-    skip = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
-    shutil.copytree(REPO / "faasctl", src / "faasctl", ignore=skip)
-    shutil.copytree(REPO / "agent", src / "agent", ignore=skip)
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(REPO / name, src / name)
-    venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", str(venv)], tmp_path)
-    python = str(venv / "bin" / "python")
-    run([python, "-m", "pip", "install", "-q", "--no-deps", str(src / "agent"), str(src)], tmp_path)
-    purelib = run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp_path).stdout.strip()
-    Path(purelib, "outer-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")  # third-party libraries
-    shutil.rmtree(src)
+    venv, _ = install(tmp_path, wheelhouse=True)
 
     env = {k: v for k, v in os.environ.items() if k != "FAASCTL_AGENT_SOURCE"}
     env.update(FAASCTL_HOME=str(tmp_path / "home"), PYTHONPATH="")
