@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -32,10 +33,17 @@ class LocalConnector:
         target = Path(remote)
         if target.exists() and target.stat().st_size == local.stat().st_size:
             return 0  # content-addressed names: same name and size is the same file
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        shutil.copyfile(local, tmp)
-        os.replace(tmp, target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(local, tmp)
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)  # a half-copied file must not stay behind
+            full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            raise NodeUnreachable(f"node {self.name}: {'no space left' if full else 'cannot write'} to store "
+                                  f"{target.name} in {target.parent} ({exc.strerror})",
+                                  "free disk space there" if full else "check the agent home's permissions") from exc
         return local.stat().st_size
 
     def stream_out(self, argv: tuple[str, ...] | list[str], timeout: float = 1800.0) -> Iterator[bytes]:
