@@ -1,7 +1,7 @@
 """The ASGI app of `faasctl serve`: the seed's routes, /v1, and the one error mapping.
 
 Routes are thin: they parse the request, run a core function in a core thread (see
-`runner`), and shape the answer. Every error a route can meet is a FaasctlError from
+`core.runner`), and shape the answer. Every error a route can meet is a FaasctlError from
 the core, a validation error from FastAPI, or an HTTP error from routing; each becomes
 `{"error": ..., "hint": ...}` here and nowhere else.
 """
@@ -20,10 +20,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..core.context import Context
+from ..core.runner import CoreRunner
 from ..errors import FaasctlError
 from .guards import BearerToken, BodyLimit
 from .models import ErrorBody
-from .runner import CoreRunner
 
 log = logging.getLogger("faasctl.api")
 
@@ -48,11 +48,6 @@ The faasctl platform over HTTP. The unversioned routes (`/registerRuntime`,
 `/calls`, `/call/{callNum}`) answer exactly as the seed platform's API did; `/v1` is the
 resource-oriented API for new clients. Errors are `{"error": ..., "hint": ...}`.
 """
-
-
-def core_of(request: Request) -> CoreRunner:
-    runner: CoreRunner = request.app.state.core
-    return runner
 
 
 def error_response(status: int, error: str, hint: str = "", detail: list[Any] | None = None,

@@ -23,7 +23,7 @@ from fastapi import APIRouter, File, Path, Request, UploadFile
 from ..core import calls, functions, invoke, runtimes
 from ..core.context import Context
 from ..errors import Conflict, InvalidInput, NotFound
-from .app import core_of
+from .deps import core_of
 from .models import SeedCall, SeedFunctionAck, SeedInvocation, SeedRuntime, SeedRuntimeAck
 
 router = APIRouter(tags=["seed-compatible"])

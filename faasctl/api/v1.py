@@ -14,7 +14,7 @@ from fastapi import APIRouter, File, Form, Path, Query, Request, Response, Uploa
 from ..core import calls, functions, invoke, nodes, runtimes
 from ..core.context import Context
 from ..errors import Conflict, NotFound
-from .app import core_of
+from .deps import core_of
 from .models import (
     CallOut,
     CallStatus,

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
-from ..core.context import Context
+from .context import Context
 
 T = TypeVar("T")
 # Requests served at once; a sync invocation holds its thread for the function's run.
@@ -39,7 +39,7 @@ class CoreRunner:
         ctx: Context | None = getattr(self._local, "ctx", None)
         if ctx is None:
             ctx = Context(self.template.settings)
-            ctx.probe_inline = False  # type: ignore[attr-defined]  # suspect nodes: the prober's task (prober.py)
+            ctx.probe_inline = False  # type: ignore[attr-defined]  # suspect nodes: the prober's task (api/prober.py)
             with self._lock:  # the first threads would otherwise each open the engine
                 ctx.engine = self.template.engine  # one engine (thread-safe pool) for all threads
                 self._made.append(ctx)
