@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import PRIVATE_DIR, PRIVATE_FILE, tighten
-from ..errors import LOCK_HINT, NotFound, StateError, storage_hint
-from . import keyfiles
+from ..errors import NotFound, StateError
+from . import keyfiles, sqlite
 
-PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=30000")
 CALL_RESULT_FIELDS = ("status", "result", "error", "log", "node", "start_kind", "queue_ms", "start_ms",
                       "run_ms", "finished_at")
 
@@ -39,13 +38,11 @@ def connect(path: Path) -> StateConnection:
     tighten(path.parent, PRIVATE_DIR)  # what an older faasctl made 0755/0644: two stats when private
     tighten(path, PRIVATE_FILE)
     try:
-        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, factory=StateConnection)
+        conn = sqlite3.connect(str(path), timeout=sqlite.BUSY_TIMEOUT_S, factory=StateConnection)
         conn.state_path = path
-        for pragma in PRAGMAS:
-            conn.execute(pragma)
+        sqlite.prepare(conn)
     except sqlite3.Error as exc:
-        raise StateError(f"cannot open the state file {path}: {exc}",
-                         storage_hint(str(exc), path.parent, "check the path and its permissions")) from exc
+        raise sqlite.open_error(exc, path, "check the path and its permissions") from exc
     conn.row_factory = sqlite3.Row
     return conn
 
@@ -53,7 +50,7 @@ def connect(path: Path) -> StateConnection:
 @contextmanager
 def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(sqlite.BEGIN)
         try:
             yield conn
             conn.execute("COMMIT")
@@ -63,8 +60,7 @@ def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
                     conn.execute("ROLLBACK")
             raise
     except sqlite3.Error as exc:
-        where = getattr(conn, "state_path", Path("state.db")).parent
-        raise StateError(f"state file error: {exc}", storage_hint(str(exc), where, LOCK_HINT)) from exc
+        raise sqlite.write_error(exc, getattr(conn, "state_path", Path("state.db")).parent) from exc
 
 
 def target(conn: StateConnection, function: str) -> dict[str, Any]:
