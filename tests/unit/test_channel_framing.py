@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import socket
+
 import pytest
+from faasctl_agent.channel import RunnerChannel, RunnerGone
 from faasctl_agent.framing import LineFramer, LineTooLong
 
 
@@ -49,3 +54,56 @@ def test_line_over_the_limit_is_refused_with_bounded_memory() -> None:
     with pytest.raises(LineTooLong):
         framer.feed(b"z" * 600)
     assert framer.pending <= 1000  # never held more than the limit
+
+
+# The attach stream as Docker multiplexes it: an 8-byte header (1 = stdout, 2 = stderr,
+# then the size, big-endian) before each frame. A socket pair stands in for the engine.
+def frame(stream: int, payload: bytes) -> bytes:
+    return bytes([stream, 0, 0, 0]) + len(payload).to_bytes(4, "big") + payload
+
+
+async def channel_pair() -> tuple[RunnerChannel, asyncio.StreamReader, asyncio.StreamWriter]:
+    ours, theirs = socket.socketpair()
+    reader, writer = await asyncio.open_connection(sock=ours)
+    engine_reader, engine_writer = await asyncio.open_connection(sock=theirs)
+    return RunnerChannel(reader, writer), engine_reader, engine_writer
+
+
+def test_replies_are_read_across_frames_with_stderr_interleaved() -> None:
+    async def scenario() -> None:
+        channel, engine_in, engine_out = await channel_pair()
+        engine_out.write(frame(1, b'{"op":"rea') + frame(2, b"warming up\n") + frame(1, b'dy"}\n'))
+        assert await asyncio.wait_for(channel.ready, 5) == {"op": "ready"}
+        pending = asyncio.ensure_future(channel.request({"op": "call", "id": "c1", "params": [1]}, 5))
+        assert json.loads(await asyncio.wait_for(engine_in.readline(), 5)) == {"op": "call", "id": "c1", "params": [1]}
+        reply = b'{"ok":true,"result":"' + b"r" * 5000 + b'"}\n'
+        engine_out.write(b"".join(frame(1, reply[i:i + 700]) for i in range(0, len(reply), 700)))
+        assert (await asyncio.wait_for(pending, 5))["result"] == "r" * 5000
+        assert channel.stderr_tail() == "warming up"  # stderr never reaches the reply
+        channel.close()
+        engine_out.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_stream_that_ends_fails_the_call_with_a_bounded_stderr_tail() -> None:
+    async def scenario() -> None:
+        channel, engine_in, engine_out = await channel_pair()
+        engine_out.write(frame(1, b'{"op":"ready"}\n'))
+        await asyncio.wait_for(channel.ready, 5)
+        pending = asyncio.ensure_future(channel.request({"op": "call", "id": "c1", "params": None}, 5))
+        await asyncio.wait_for(engine_in.readline(), 5)
+        for n in range(40):  # 40 KiB of stderr: only the last 8 KiB are kept
+            engine_out.write(frame(2, b"%04d" % n + b"e" * 1020))
+        engine_out.write(frame(2, b"MemoryError\n"))
+        await engine_out.drain()
+        engine_out.close()
+        with pytest.raises(RunnerGone) as gone:
+            await asyncio.wait_for(pending, 5)
+        assert str(gone.value).endswith("MemoryError") and not gone.value.over_limit
+        assert channel.closed and channel._stderr_size <= RunnerChannel.STDERR_TAIL
+        with pytest.raises(RunnerGone):  # later calls fail at once
+            await channel.request({"op": "call"}, 5)
+        channel.close()
+
+    asyncio.run(scenario())
