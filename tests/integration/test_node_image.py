@@ -61,7 +61,7 @@ def node(tmp_path: Path) -> Iterator[tuple[DockerContainer, Path]]:
     """A running node container that trusts a freshly generated key."""
     reason = _image_missing_reason()
     if reason:
-        pytest.skip(reason)
+        pytest.fail(reason)
     from testcontainers.core.container import DockerContainer
 
     key_path = tmp_path / "id_ed25519"

@@ -120,12 +120,10 @@ def test_rotated_host_key_is_refused_by_pinned_client(
         fresh.close()
 
 
-@pytest.mark.skipif(
-    shutil.which("rsync") is None, reason="rsync not installed (apt-get install rsync)"
-)
 def test_rsync_over_ssh_copies_then_transfers_nothing(
     sshd: SshServer, tmp_path: Path
 ) -> None:
+    assert shutil.which("rsync"), "rsync not installed: run scripts/setup.sh (or apt-get install rsync)"
     source = tmp_path / "src"
     source.mkdir()
     payload = os.urandom(256 * 1024)

@@ -14,6 +14,6 @@ from tests.support.sshd import SSHD, SshServer, start_sshd
 def sshd(tmp_path: Path) -> Iterator[SshServer]:
     """A fresh sshd per test, so a host-key rotation cannot leak into other tests."""
     if not SSHD.exists():
-        pytest.skip(f"{SSHD} not installed (apt-get install openssh-server)")
+        pytest.fail(f"{SSHD} not installed: run scripts/setup.sh (or apt-get install openssh-server)")
     with start_sshd(tmp_path) as server:
         yield server
