@@ -38,15 +38,17 @@ def deploy(
 
     Deploying the same code again changes nothing and sends nothing.
     """
-    from ..core import functions
+    from ..core import fanout, functions
     from ..core.context import Context
+    from .progress import reporter
 
     policy = {"preload": preload, "min_warm": min_warm, "max_concurrency": max_concurrency,
               "queue_limit": queue_limit, "idle_timeout": idle_timeout, "timeout": timeout, "memory_mb": memory,
               "cpus": cpus, "pids": pids, "network": network}
     print(f"  deploying {name} from {source}...", file=sys.stderr, flush=True)
-    data = functions.deploy(Context(), name, source, runtime, handler=handler, policy=policy,
-                            placement_policy=placement, pinned=list(pin) if pin else None)
+    with fanout.reporting(reporter()):  # a deploy to several nodes reports each node
+        data = functions.deploy(Context(), name, source, runtime, handler=handler, policy=policy,
+                                placement_policy=placement, pinned=list(pin) if pin else None)
     if json_out:
         emit_json(data)
         return

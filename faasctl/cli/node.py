@@ -118,11 +118,12 @@ def upgrade(
 def _fan_out(ctx: Any, specs: list[Any], work: Any, parallel: int, json_out: bool) -> None:
     from ..core import fanout
     from ..errors import FaasctlError
+    from .progress import reporter
 
     ctx.engine, ctx.identity()  # made once here, not raced by the threads
     # a first bootstrap reports 10 steps (connect, probe, wheels, push, install, configure,
     # keys, authorise, start, health check); a re-run reports fewer and its bar completes
-    outcomes = fanout.run(specs, lambda spec: str(spec.name), work, parallel, total=10)
+    outcomes = fanout.run(specs, lambda spec: str(spec.name), work, parallel, total=10, reporter=reporter())
     if json_out:
         emit_json([{"name": o.name, "ok": o.ok, "error": o.error, "hint": o.hint, "seconds": round(o.seconds, 2),
                     "agent": (o.value or {}).get("agent_version", "")} for o in outcomes])

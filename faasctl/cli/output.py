@@ -1,32 +1,52 @@
-"""Printing: JSON for scripts, aligned tables and progress lines for people."""
+"""Printing: JSON for scripts, tables and progress lines for people, all to the current
+Environment's streams. rich is imported only when a table is drawn."""
 
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from .environment import current
+
+WIDE = 100_000  # not a terminal: never wrap a row (scripts split lines on whitespace)
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    current().stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = "") -> None:
+    """Upper-case headers, columns two spaces apart, no borders; `empty` on stderr if no rows."""
+    env = current()
     if not rows:
         if empty:
-            print(empty, file=sys.stderr)
+            print(empty, file=env.stderr)
         return
-    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    print("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths)).rstrip())
-    for row in cells:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    grid = Table(box=None, pad_edge=False, padding=(0, 1), show_edge=False,
+                 header_style="bold" if env.colour and env.stdout_isatty else "")
+    for h in headers:
+        grid.add_column(h.upper(), no_wrap=True, overflow="ignore")
+    for row in rows:
+        grid.add_row(*(("" if c is None else str(c)) for c in row))
+    buf = io.StringIO()
+    tty = env.stdout_isatty
+    Console(file=buf, width=WIDE, force_terminal=tty and env.colour, no_color=not env.colour,
+            highlight=False, emoji=False, markup=False, color_system="standard" if tty and env.colour else None,
+            ).print(grid)
+    env.stdout.write("".join(ln.rstrip() + "\n" for ln in buf.getvalue().splitlines()))
 
 
-def progress(prefix: str) -> Any:
+def progress(prefix: str) -> Callable[[str], None]:
+    """A one-node progress callback: `  prefix: step` lines on stderr."""
+
     def report(step: str) -> None:
-        print(f"  {prefix}: {step}", file=sys.stderr, flush=True)
+        print(f"  {prefix}: {step}", file=current().stderr, flush=True)
 
     return report
 

@@ -34,8 +34,8 @@ def add(
     """
     from ..core import runtimes
     from ..core.context import Context
-    from ..core.fanout import line
     from ..errors import InvalidInput
+    from .progress import line
 
     ctx = Context()
     if from_dir is not None and image is None:

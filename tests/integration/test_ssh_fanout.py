@@ -33,7 +33,7 @@ def test_bounded_and_failures_are_per_node() -> None:
             with lock:
                 running[0] -= 1
 
-    outcomes = fanout.run(list(range(8)), lambda i: f"n{i}", work, parallel=3, quiet=True)
+    outcomes = fanout.run(list(range(8)), lambda i: f"n{i}", work, parallel=3)
     assert peak[0] == 3
     assert [o.name for o in outcomes] == [f"n{i}" for i in range(8)]
     assert [o.ok for o in outcomes] == [True, True, True, True, False, False, True, True]

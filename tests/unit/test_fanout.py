@@ -1,6 +1,7 @@
-"""Progress display of faasctl/core/fanout.py with a fake work function (no network): plain
-lines when stderr is not a terminal (what scripts and CI read, unchanged), one bar per
-node when FAASCTL_PROGRESS=bars forces it, and the same outcomes either way."""
+"""Progress of faasctl/core/fanout.py as cli/progress.py renders it, with a fake work
+function (no network): plain lines when stderr is not a terminal (what scripts and CI
+read, unchanged), one bar per node when FAASCTL_PROGRESS=bars forces it, the same
+outcomes either way, and nothing at all without a reporter (what serve gets)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from collections.abc import Callable
 import pytest
 from rich.console import Console
 
+from faasctl.cli import progress
+from faasctl.cli.environment import Environment, current, using
 from faasctl.core import fanout
 from faasctl.errors import NodeUnreachable
 
@@ -37,8 +40,8 @@ def check(outcomes: list[fanout.Outcome]) -> None:
 
 def test_plain_lines_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.delenv("FAASCTL_PROGRESS", raising=False)
-    assert not fanout.wants_bars()  # pytest's captured stderr is not a TTY
-    outcomes = fanout.run(["web1", "web2", "web3"], str, work, parallel=2, total=3)
+    assert not current().progress_bars  # pytest's captured stderr is not a TTY
+    outcomes = fanout.run(["web1", "web2", "web3"], str, work, parallel=2, total=3, reporter=progress.reporter())
     check(outcomes)
     lines = capsys.readouterr().err.splitlines()
     per_node = {n: [ln for ln in lines if ln.startswith(f"  [{n}] ")] for n in ("web1", "web2", "web3")}
@@ -52,16 +55,18 @@ def test_plain_lines_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys
 
 def test_lines_forced_even_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAASCTL_PROGRESS", "lines")
-    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
-    assert not fanout.wants_bars()
+    assert not Environment(stderr_tty=True).progress_bars
+    assert Environment(stderr_tty=True, environ={}).progress_bars
+    assert not Environment(stderr_tty=True, environ={"TERM": "dumb"}).progress_bars
 
 
 def test_bars_when_forced(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("FAASCTL_PROGRESS", "bars")
-    assert fanout.wants_bars()
+    assert current().progress_bars
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=True, width=120, color_system=None)
-    outcomes = fanout.run(["web1", "web2", "web3"], str, work, parallel=3, total=3, console=console)
+    with fanout.reporting(progress.reporter(console)):  # as `fn deploy` scopes it for core
+        outcomes = fanout.run(["web1", "web2", "web3"], str, work, parallel=3, total=3)
     check(outcomes)
     assert capsys.readouterr().err == ""  # everything went to the console given
     text = buf.getvalue()
@@ -73,8 +78,16 @@ def test_bars_when_forced(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captur
     assert text.rstrip().splitlines()[-1].endswith("  [web2] FAILED: node web2: cannot reach it [port 22]")
 
 
-def test_quiet_prints_nothing(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_reporter_prints_nothing(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("FAASCTL_PROGRESS", "bars")
-    check(fanout.run(["web1", "web2", "web3"], str, work, quiet=True))
-    assert capsys.readouterr().err == ""
+    check(fanout.run(["web1", "web2", "web3"], str, work))
+    assert capsys.readouterr() == ("", "")
     assert fanout.run([], str, work) == []
+
+
+def test_lines_go_to_the_environment_streams(capsys: pytest.CaptureFixture[str]) -> None:
+    err = io.StringIO()
+    with using(Environment(stdout_stream=io.StringIO(), stderr_stream=err, environ={})):
+        check(fanout.run(["web1", "web2", "web3"], str, work, parallel=1, reporter=progress.reporter()))
+    assert capsys.readouterr() == ("", "")
+    assert err.getvalue().splitlines()[:2] == ["  [web1]  1. connect", "  [web1]  2. check docker"]
