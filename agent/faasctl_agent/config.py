@@ -13,19 +13,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-DEFAULTS: dict[str, Any] = {
-    "preload": "function",  # none | runtime | function
-    "min_warm": 0,
-    "max_concurrency": 8,
-    "queue_limit": 64,
-    "idle_timeout": 300.0,
-    "timeout": 30.0,
-    "memory_mb": 256,
-    "cpus": 1.0,
-    "pids": 128,
-    "network": False,
-    "stem_cells": 2,  # per runtime on this node, for functions with preload "runtime"
-}
+from . import policy
+from .protocol import E_BAD_REQUEST, AgentFailure
+
+DEFAULTS = policy.NODE_DEFAULTS  # a node's policy defaults; bootstrap may override some
 
 
 @dataclass
@@ -78,9 +69,7 @@ class AgentConfig:
     def load(cls, home: Path) -> AgentConfig:
         raw = json.loads((home / "agent.json").read_text())
         raw["home"] = home
-        merged = dict(DEFAULTS)
-        merged.update(raw.get("defaults") or {})
-        raw["defaults"] = merged
+        raw["defaults"] = {**DEFAULTS, **checked_defaults(raw.get("defaults") or {})}
         return cls(**raw)
 
     def save(self) -> None:
@@ -93,6 +82,15 @@ class AgentConfig:
         with os.fdopen(fd, "w") as out:
             out.write(json.dumps(data, indent=2, sort_keys=True))
         os.replace(tmp, self.home / "agent.json")
+
+
+def checked_defaults(raw: dict[str, Any]) -> dict[str, Any]:
+    """A node's defaults go through the one policy model: a bad agent.json is named, not guessed at."""
+    try:
+        return policy.parse({k: v for k, v in raw.items() if k in policy.AGENT_KEYS})
+    except policy.PolicyError as exc:
+        raise AgentFailure(E_BAD_REQUEST, f"agent.json defaults: {exc.message}",
+                           "fix the file, or run `faasctl node add` again") from exc
 
 
 PRIVATE_FILES = ("agent.json", "agent.log", "agent.pid", "agent.child.pid", "agent.fatal", "journal.db",

@@ -16,7 +16,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from .protocol import E_RUNTIME, AgentFailure
+from .protocol import E_RUNTIME, FINAL, AgentFailure
 
 log = logging.getLogger("faasctl_agent")
 # Written-behind rows kept while the disk is full (each is a finished sync call whose
@@ -42,7 +42,6 @@ CALL_FIELDS = (
     "id", "function", "digest", "params", "status", "result", "log", "error",
     "start_kind", "queue_ms", "start_ms", "run_ms", "is_async", "retries", "attempts", "accepted_at", "finished_at",
 )
-FINAL = ("DONE", "ERROR", "TIMEOUT", "LOST")
 
 
 class Journal:

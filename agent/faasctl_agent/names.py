@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
-NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}", re.ASCII)
+NAME_MAX = 63
+NAME_PATTERN = f"[a-z0-9][a-z0-9_-]{{0,{NAME_MAX - 1}}}"  # also the API's schema pattern (anchored there)
+NAME_RE = re.compile(NAME_PATTERN, re.ASCII)
 NAME_RULE = "1-63 characters: lowercase letters, digits, '-' and '_', starting with a letter or digit"
 DIGEST_RE = re.compile(r"[0-9a-f]{64}", re.ASCII)
 

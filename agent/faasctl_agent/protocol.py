@@ -29,6 +29,13 @@ OPS = frozenset(
     }
 )
 
+# A call's statuses. A final one never changes again; the failed ones count as errors.
+STATUSES = ("PENDING", "RUNNING", "DONE", "ERROR", "TIMEOUT", "LOST")
+FAILED = ("ERROR", "TIMEOUT", "LOST")
+FINAL = ("DONE",) + FAILED
+
+# A deploy's policy arguments (preload, limits...) are the fields of `policy.Policy`.
+
 # Error codes are part of the schema: the CLI maps each to one exit code.
 E_PROTOCOL = "protocol"  # malformed message or unknown version
 E_BAD_REQUEST = "bad_request"  # well-formed but invalid arguments

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import __version__, archive, deps, names, store
+from . import __version__, archive, deps, names, policy, store
 from .config import AgentConfig
 from .execution import CallRunner
 from .executor import LABEL_FUNCTION, Executor
@@ -21,9 +21,6 @@ from .journal import Journal
 from .pool import Pool, Worker
 from .protocol import E_BAD_ARCHIVE, E_BAD_REQUEST, E_NOT_FOUND, VERSION, AgentFailure
 from .workers import Workers
-
-POLICY_KEYS = ("preload", "min_warm", "max_concurrency", "queue_limit", "idle_timeout", "timeout",
-               "memory_mb", "cpus", "pids", "network", "stem_cells")
 
 
 class Service:
@@ -121,6 +118,7 @@ class Service:
         name, digest, runtime = args.get("function"), args.get("digest"), args.get("runtime") or {}
         if not names.valid_name(name) or not isinstance(digest, str) or not names.valid_digest(digest):
             raise AgentFailure(E_BAD_REQUEST, "deploy needs a valid function name and artifact digest")
+        spec = self._policy(args)
         data = self._artifact(digest)
         try:
             entries = archive.read_entries(data)
@@ -132,7 +130,6 @@ class Service:
                                          lambda: archive.pack(entries, False))
         runner_volume = await self._runner_volume(image)
         deps_volume, deps_state = await self._dependencies(entries, runtime, image, path, code_volume)
-        spec = {k: args.get(k, self.config.defaults[k]) for k in POLICY_KEYS}
         spec.update(name=name, digest=digest, image=image, path=path, mode=args.get("mode", "command"),
                     run=runtime.get("run", ""), handler=args.get("handler") or runtime.get("handler", ""),
                     code_volume=code_volume, runner_volume=runner_volume, deps_volume=deps_volume)
@@ -186,6 +183,14 @@ class Service:
         return {"removed": pool is not None}
 
     # internals -------------------------------------------------------------------
+    def _policy(self, args: dict[str, Any]) -> dict[str, Any]:
+        """This node's defaults overlaid with the deploy's policy, checked by the one model."""
+        try:
+            given = policy.parse({k: args[k] for k in policy.AGENT_KEYS if k in args})
+        except policy.PolicyError as exc:
+            raise AgentFailure(E_BAD_REQUEST, f"deploy refused: {exc.message}", exc.hint) from exc
+        return {k: given.get(k, self.config.defaults[k]) for k in policy.AGENT_KEYS}
+
     def _artifact(self, digest: str) -> bytes:
         return store.read(self.config.artifacts_dir, digest, self.config.name)
 

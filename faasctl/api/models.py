@@ -7,13 +7,15 @@ what clients see. Field names follow the seed (camelCase) where the seed named t
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from faasctl_agent import protocol
+from faasctl_agent.names import NAME_MAX, NAME_PATTERN
+from faasctl_agent.policy import FUNCTION_KEYS, SPECS, Spec
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-CallStatus = Literal["PENDING", "RUNNING", "DONE", "ERROR", "TIMEOUT", "LOST"]
-Preload = Literal["none", "runtime", "function"]
-Placement = Literal["round-robin", "random", "least-loaded", "warm-first", "pinned"]
+# Literal over the protocol's and the policy model's names (one tuple each, no copy here).
+CallStatus = Literal[protocol.STATUSES]  # type: ignore[valid-type]
 
 
 class ErrorBody(BaseModel):
@@ -37,7 +39,7 @@ class SeedRuntime(BaseModel):
 
 
 class SeedInvocation(BaseModel):
-    funcName: str = Field(max_length=63, examples=["dice"])
+    funcName: str = Field(max_length=NAME_MAX, examples=["dice"])
     params: Any = Field(default_factory=dict, examples=[{"roll": "4d6"}])
 
 
@@ -91,7 +93,7 @@ class NodeOut(BaseModel):
 class RuntimeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=63, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["py312"])
+    name: str = Field(min_length=1, max_length=NAME_MAX, pattern=f"^{NAME_PATTERN}$", examples=["py312"])
     image: str = Field(min_length=1, max_length=255, examples=["faasctl/rt-python:latest"])
     path: str = Field("/ws", max_length=4096)
     dependencies: str = Field("", max_length=4096)
@@ -131,30 +133,28 @@ class FunctionOut(BaseModel):
     changed: bool | None = None
 
 
-class PolicyIn(BaseModel):
-    """Options to change; those left out keep their value. Ranges are checked by the core (400)."""
+def policy_field(spec: Spec) -> tuple[Any, Any]:
+    """One policy field as an optional API field: its type, choices and help from the model.
 
-    model_config = ConfigDict(extra="forbid")
+    Bounds are in the description and checked by the core (400), as for the CLI."""
+    kind: Any = Literal[spec.choices] if spec.choices else list[str] if spec.kind is list else spec.kind
+    return Optional[kind], Field(None, description=spec.describe())
 
-    preload: Preload | None = None
-    min_warm: int | None = None
-    max_concurrency: int | None = None
-    queue_limit: int | None = None
-    idle_timeout: float | None = None
-    timeout: float | None = None
-    memory_mb: int | None = None
-    cpus: float | None = None
-    pids: int | None = None
-    network: bool | None = None
-    placement: Placement | None = None
-    pin: list[str] | None = Field(None, description="node names or KEY=VALUE labels; [] unpins")
+
+if TYPE_CHECKING:  # built from the model at run time; mypy sees a plain model
+    PolicyIn = BaseModel
+else:
+    PolicyIn = create_model(
+        "PolicyIn", __config__=ConfigDict(extra="forbid"),
+        __doc__="Options to change; those left out keep their value. `pin: []` unpins.",
+        **{key: policy_field(SPECS[key]) for key in FUNCTION_KEYS})
 
 
 class InvocationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     params: Any = Field(default_factory=dict, examples=[{"roll": "4d6"}])
-    node: str = Field("", max_length=63, description="Run on this node instead of the placement policy's pick.")
+    node: str = Field("", max_length=NAME_MAX, description="Run on this node instead of the placement policy's pick.")
 
 
 class CallOut(BaseModel):

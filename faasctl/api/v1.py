@@ -13,6 +13,8 @@ from fastapi import APIRouter, File, Form, Path, Query, Request, Response, Uploa
 
 from ..core import calls, functions, invoke, nodes, runtimes
 from ..core.context import Context
+from ..core.names import NAME_MAX
+from ..core.policy import Spec, with_options
 from ..errors import Conflict, NotFound
 from .deps import core_of
 from .models import (
@@ -22,15 +24,14 @@ from .models import (
     InvocationIn,
     LogsOut,
     NodeOut,
-    Placement,
     PolicyIn,
-    Preload,
     RuntimeIn,
     RuntimeOut,
+    policy_field,
 )
 
 router = APIRouter(prefix="/v1")
-Name = Annotated[str, Path(min_length=1, max_length=63, description="A runtime or function name")]
+Name = Annotated[str, Path(min_length=1, max_length=NAME_MAX, description="A runtime or function name")]
 CallNum = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
@@ -104,42 +105,34 @@ async def get_function(name: Name, request: Request) -> Any:
     return await core_of(request)(functions.get, name)
 
 
+def _form_field(spec: Spec) -> tuple[Any, Any]:
+    """A policy field as an optional multipart form field, typed and described by the model."""
+    kind, field = policy_field(spec)
+    return Annotated[kind, Form(description=field.description)], None
+
+
 @router.put("/functions/{name}", response_model=FunctionOut, tags=["functions"])
+@with_options(_form_field)
 async def deploy_function(
     name: Name,
     request: Request,
-    runtime: Annotated[str, Form(min_length=1, max_length=63)],
+    runtime: Annotated[str, Form(min_length=1, max_length=NAME_MAX)],
     archive: Annotated[UploadFile, File(description="zip or tar.gz with the code (and requirements.txt)")],
     handler: Annotated[str, Form(max_length=255, description="MODULE:FUNCTION for handler mode")] = "",
-    preload: Annotated[Preload | None, Form()] = None,
-    min_warm: Annotated[int | None, Form()] = None,
-    max_concurrency: Annotated[int | None, Form()] = None,
-    queue_limit: Annotated[int | None, Form()] = None,
-    idle_timeout: Annotated[float | None, Form()] = None,
-    timeout: Annotated[float | None, Form()] = None,
-    memory_mb: Annotated[int | None, Form()] = None,
-    cpus: Annotated[float | None, Form()] = None,
-    pids: Annotated[int | None, Form()] = None,
-    network: Annotated[bool | None, Form()] = None,
-    placement: Annotated[Placement | None, Form()] = None,
-    pin: Annotated[list[str] | None, Form(description="node name or KEY=VALUE label (repeatable)")] = None,
+    policy: dict[str, Any] | None = None,
 ) -> Any:
     """Deploy (or redeploy) a function to its nodes; unchanged code moves nothing."""
-    policy = {"preload": preload, "min_warm": min_warm, "max_concurrency": max_concurrency,
-              "queue_limit": queue_limit, "idle_timeout": idle_timeout, "timeout": timeout, "memory_mb": memory_mb,
-              "cpus": cpus, "pids": pids, "network": network}
     data = await archive.read()
     fn = await core_of(request)(functions.deploy, name, data, runtime, handler=handler,
-                                filename=archive.filename or "", policy=policy, placement_policy=placement or "",
-                                pinned=pin)
+                                filename=archive.filename or "", policy=policy)
     return {**fn, "nodes": sorted(fn["nodes"])}
 
 
 @router.patch("/functions/{name}/policy", response_model=FunctionOut, tags=["functions"])
 async def set_policy(name: Name, body: PolicyIn, request: Request) -> Any:
     """Change preload, limits or placement without uploading the code again."""
-    policy = body.model_dump(exclude={"placement", "pin"})
-    fn = await core_of(request)(functions.set_policy, name, policy, body.placement or "", body.pin)
+    policy = body.model_dump()
+    fn = await core_of(request)(functions.set_policy, name, policy)
     return {**fn, "nodes": sorted(fn["nodes"])}
 
 

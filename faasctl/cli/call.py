@@ -13,6 +13,10 @@ def show(record: dict[str, object]) -> None:
     for key in ("callNum", "funcName", "status", "node", "startKind", "params", "result", "error"):
         value = record.get(key)
         if value not in (None, ""):
+            if key == "params":  # JSON, as the user gave it (a dict would print in Python's syntax)
+                import json
+
+                value = json.dumps(value, ensure_ascii=False)
             print(f"{key:>10}: {value}")
     print(f"{'timings':>10}: queue {ms(record.get('queueMs'))} ms, start {ms(record.get('startMs'))} ms, "  # type: ignore[arg-type]
           f"run {ms(record.get('runMs'))} ms")  # type: ignore[arg-type]

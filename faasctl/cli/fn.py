@@ -4,35 +4,35 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List
+from typing import Any, List, Optional
 
 import typer
 
+from ..core.policy import Spec, with_options
 from .output import emit_json, ms, table
 
 app = typer.Typer(help="Deploy, list and remove functions.", no_args_is_help=True)
 
 
+def _option(spec: Spec) -> tuple[Any, Any]:
+    """A typer option for one policy field: its flag, help, bounds and default from the model."""
+    if spec.kind is bool:
+        return Optional[bool], typer.Option(None, f"{spec.option}/--no-{spec.option[2:]}", help=spec.describe())
+    if spec.kind is list:
+        return Optional[List[str]], typer.Option(None, spec.option, help=spec.describe())
+    kind = str if spec.choices else spec.kind
+    return Optional[kind], typer.Option(None, spec.option, help=spec.describe(), show_default=False)
+
+
 @app.command("deploy")
+@with_options(_option)
 def deploy(
     name: str = typer.Argument(..., help="Function name."),
     source: Path = typer.Argument(..., help="Folder, .zip or .tar.gz with the code (and requirements.txt)."),
     runtime: str = typer.Option(..., "--runtime", "-r", help="Runtime to run it in."),
     handler: str = typer.Option("", help="Handler mode: MODULE:FUNCTION called per call in a warm process."),
-    preload: str = typer.Option(None, help="none (fresh container per call), runtime (first call takes a started "
-                                "stem cell of the runtime) or function (containers kept warm; the default)."),
-    min_warm: int = typer.Option(None, help="Containers kept warm even with no traffic (preload function)."),
-    max_concurrency: int = typer.Option(None, help="Most containers this function may use per node."),
-    queue_limit: int = typer.Option(None, help="Calls that may wait for a container before 'busy'."),
-    idle_timeout: float = typer.Option(None, help="Seconds an idle warm container is kept (default 300)."),
-    timeout: float = typer.Option(None, help="Seconds a call may run before it ends as TIMEOUT (default 30)."),
-    memory: int = typer.Option(None, help="Memory limit per container in MiB (swap off)."),
-    cpus: float = typer.Option(None, help="CPU limit per container."),
-    pids: int = typer.Option(None, help="Process limit per container."),
-    network: bool = typer.Option(None, "--network/--no-network", help="Give the function a network (off by default)."),
-    placement: str = typer.Option("", help="round-robin, random, least-loaded, warm-first or pinned."),
-    pin: List[str] = typer.Option(None, "--pin", help="Node name or KEY=VALUE label to place on (repeatable)."),
     json_out: bool = typer.Option(False, "--json", help="Print the function as JSON."),
+    policy: dict[str, Any] | None = None,
 ) -> None:
     """Check the archive, push it to the nodes, install its requirements, make it callable.
 
@@ -42,13 +42,12 @@ def deploy(
     from ..core.context import Context
     from .progress import reporter
 
-    policy = {"preload": preload, "min_warm": min_warm, "max_concurrency": max_concurrency,
-              "queue_limit": queue_limit, "idle_timeout": idle_timeout, "timeout": timeout, "memory_mb": memory,
-              "cpus": cpus, "pids": pids, "network": network}
+    policy = dict(policy or {})
+    if not policy.get("pin"):  # typer gives an empty list for no --pin: keep the pins, as before
+        policy.pop("pin", None)
     print(f"  deploying {name} from {source}...", file=sys.stderr, flush=True)
     with fanout.reporting(reporter()):  # a deploy to several nodes reports each node
-        data = functions.deploy(Context(), name, source, runtime, handler=handler, policy=policy,
-                                placement_policy=placement, pinned=list(pin) if pin else None)
+        data = functions.deploy(Context(), name, source, runtime, handler=handler, policy=policy)
     if json_out:
         emit_json(data)
         return

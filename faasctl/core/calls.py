@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from faasctl_agent.protocol import FINAL
 from sqlmodel import select
 
 from ..errors import CallTimedOut, FaasctlError, NotFound
@@ -12,8 +13,6 @@ from ..state.db import transaction
 from ..state.models import Call, Node
 from .context import Context
 from .invoke import call_view
-
-FINAL = ("DONE", "ERROR", "TIMEOUT", "LOST")
 
 
 def _row(call: Call) -> dict[str, Any]:

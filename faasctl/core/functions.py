@@ -8,43 +8,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from faasctl_agent.protocol import FAILED
 from sqlmodel import func, select
 
-from ..errors import AgentError, FaasctlError, InvalidInput, NotFound
+from ..errors import AgentError, InvalidInput, NotFound
 from ..state.db import transaction
 from ..state.models import Call, Deployment, Function, FunctionVersion
 from . import artifacts, fanout, nodes, placement, runtimes
+from . import policy as policy_model
 from .context import Context, loads
 from .names import check_name
 
-PRELOADS = ("none", "runtime", "function")
-POLICY_LIMITS: dict[str, tuple[type, float, float]] = {
-    "min_warm": (int, 0, 64), "max_concurrency": (int, 1, 1024), "queue_limit": (int, 0, 100_000),
-    "idle_timeout": (float, 1, 86_400), "timeout": (float, 0.1, 3_600), "memory_mb": (int, 16, 65_536),
-    "cpus": (float, 0.05, 64), "pids": (int, 16, 65_536), "stem_cells": (int, 0, 32),
-}
-
-
-def check_policy(policy: dict[str, Any]) -> dict[str, Any]:
-    """Drop unset options and refuse out-of-range ones before anything is sent."""
-    clean: dict[str, Any] = {}
-    for key, value in policy.items():
-        if value is None:
-            continue
-        if key == "preload":
-            if value not in PRELOADS:
-                raise InvalidInput(f"preload {value!r} is not one of {', '.join(PRELOADS)}")
-        elif key == "network":
-            value = bool(value)
-        elif key in POLICY_LIMITS:
-            kind, low, high = POLICY_LIMITS[key]
-            if not low <= float(value) <= high:
-                raise InvalidInput(f"--{key.replace('_', '-')} {value} is outside {low:g}..{high:g}")
-            value = kind(value)
-        else:
-            raise InvalidInput(f"unknown policy option {key!r}")
-        clean[key] = value
-    return clean
+check_policy = policy_model.check  # the node commands and the inventory check theirs with it too
 
 
 def function_dict(fn: Function) -> dict[str, Any]:
@@ -64,14 +39,18 @@ def get(ctx: Context, name: str) -> dict[str, Any]:
 
 
 def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handler: str = "",
-           filename: str = "", policy: dict[str, Any] | None = None, placement_policy: str = "",
-           pinned: list[str] | None = None) -> dict[str, Any]:
-    """Check, push and deploy to the function's nodes; record the version only if all took it."""
+           filename: str = "", policy: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Check, push and deploy to the function's nodes; record the version only if all took it.
+
+    `policy` holds the options to change (policy.FUNCTION_KEYS); those left out keep their
+    value. `placement` and `pin` stay here; the rest goes to the nodes.
+    """
     check_name(name, "function")
     rt = runtimes.get(ctx, runtime)
     clean = check_policy(policy or {})
-    if placement_policy and placement_policy not in placement.POLICIES:
-        raise InvalidInput(f"placement {placement_policy!r} is not one of {', '.join(placement.POLICIES)}")
+    for key in set(clean) - set(policy_model.FUNCTION_KEYS):
+        raise InvalidInput(f"{key} is not a function option", "set stem cells per runtime or node: --stem-cells N")
+    placement_policy, pinned = clean.pop("placement", ""), clean.pop("pin", None)
     art = artifacts.prepare(ctx, source, filename)
     handler = handler or rt["handler"]
     if handler and ":" not in handler:
@@ -112,7 +91,7 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
     data["changed"] = changed
     data["nodes"] = results
     if failed:
-        raise FaasctlError(f"{name} was deployed on {len(results)} of {len(targets)} nodes; failed on "
+        raise AgentError(f"{name} was deployed on {len(results)} of {len(targets)} nodes; failed on "
                            + "; ".join(f"{o.name}: {o.error}" for o in failed),
                            "fix those nodes (faasctl node status NAME), then deploy again; it sends what is missing")
     return data
@@ -155,7 +134,7 @@ def all_functions(ctx: Context, live: bool = False) -> list[dict[str, Any]]:
             counts = dict(s.exec(select(Call.status, func.count()).where(Call.func_name == row["name"])
                                  .group_by(Call.status)).all())
             row["calls"] = sum(counts.values())
-            row["errors"] = sum(v for k, v in counts.items() if k in ("ERROR", "TIMEOUT", "LOST"))
+            row["errors"] = sum(v for k, v in counts.items() if k in FAILED)
             times = sorted(t for t in s.exec(
                 select(Call.run_ms).where(Call.func_name == row["name"], Call.run_ms.is_not(None))  # type: ignore[union-attr]
                 .order_by(Call.call_num.desc()).limit(1000)) if t is not None)  # type: ignore[union-attr]
@@ -191,10 +170,9 @@ def remove(ctx: Context, name: str) -> None:
             s.delete(fn)
 
 
-def set_policy(ctx: Context, name: str, policy: dict[str, Any] | None = None, placement_policy: str = "",
-               pinned: list[str] | None = None) -> dict[str, Any]:
+def set_policy(ctx: Context, name: str, policy: dict[str, Any] | None = None) -> dict[str, Any]:
     """Change a function's policy without its source: redeploy its cached archive (the
     same digest, so nothing is sent again) with the new options merged in."""
     fn = get(ctx, name)
     return deploy(ctx, name, artifacts.cached(ctx, fn["digest"]), fn["runtime_name"], handler=fn["handler"],
-                  policy=policy, placement_policy=placement_policy, pinned=pinned)
+                  policy=policy)

@@ -170,7 +170,8 @@ def call_view(row: dict[str, Any]) -> dict[str, Any]:
 
 def check_outcome(record: dict[str, Any]) -> None:
     if record["status"] == "ERROR":
-        raise FunctionFailed(f"call {record['callNum']} failed: {record['error'].strip().splitlines()[-1:] or ''}",
+        last = (record["error"].strip().splitlines() or [""])[-1]  # the exception line, as the function raised it
+        raise FunctionFailed(f"call {record['callNum']} failed: {last}",
                              f"see `faasctl logs {record['callNum']}` and `faasctl call get {record['callNum']}`")
     if record["status"] == "TIMEOUT":
         raise CallTimedOut(f"call {record['callNum']} timed out: {record['error']}",

@@ -1,10 +1,12 @@
-"""Name checks with the agent's allow-list, raising this side's InvalidInput."""
+"""Name checks with the agent's allow-list (re-exported here), raising this side's InvalidInput."""
 
 from __future__ import annotations
 
-from faasctl_agent.names import NAME_RULE, valid_name
+from faasctl_agent.names import NAME_MAX, NAME_PATTERN, NAME_RE, NAME_RULE, valid_digest, valid_name
 
 from ..errors import InvalidInput
+
+__all__ = ["NAME_MAX", "NAME_PATTERN", "NAME_RE", "NAME_RULE", "check_name", "key_values", "valid_digest", "valid_name"]
 
 
 def check_name(name: str, what: str) -> str:

@@ -10,8 +10,6 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-POLICIES = ("round-robin", "random", "least-loaded", "warm-first", "pinned")
-
 
 def pinned_nodes(nodes: Sequence[dict[str, Any]], selectors: Sequence[str]) -> list[dict[str, Any]]:
     """Nodes named in `selectors` or carrying a KEY=VALUE label among them; all if none."""
