@@ -29,7 +29,6 @@ if sys.version_info >= (3, 11):
 else:  # the single file also runs on 3.10
     import tomli as tomllib
 
-SEED_FIELDS = ("image", "path", "dependencies", "run")
 NodeProgress = Callable[[str, str], None]  # (node name, text)
 
 
