@@ -19,10 +19,15 @@ class Environment:
     """Streams left None are the process's own, looked up when used (tests swap them)."""
 
     stdout_stream: TextIO | None = None
+    stdin_stream: TextIO | None = None
     stderr_stream: TextIO | None = None
     environ: Mapping[str, str] | None = None
     stdout_tty: bool | None = None  # None: ask the stream
     stderr_tty: bool | None = None
+
+    @property
+    def stdin(self) -> TextIO:
+        return self.stdin_stream or sys.stdin
 
     @property
     def stdout(self) -> TextIO:
@@ -74,10 +79,12 @@ def current() -> Environment:
 
 @contextmanager
 def using(env: Environment) -> Iterator[Environment]:
-    """Run the CLI inside `env`: `current()` is it, and plain prints go to its streams."""
-    token = _current.set(env)
+    """Run the CLI inside `env`: `current()` is it, and plain prints and reads use its streams."""
+    token, stdin = _current.set(env), sys.stdin
     try:
         with redirect_stdout(env.stdout), redirect_stderr(env.stderr):  # type: ignore[type-var]
+            sys.stdin = env.stdin
             yield env
     finally:
+        sys.stdin = stdin
         _current.reset(token)

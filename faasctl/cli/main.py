@@ -1,17 +1,21 @@
 """The `faasctl` entry point: composes the sub-apps and maps errors to exit codes.
 
 This is the one place where an exception becomes an exit status and a message: every
-FaasctlError prints as `error: <what>` plus `hint: <what to do>` on stderr.
+FaasctlError prints as `error: <what>` plus `hint: <what to do>` on stderr. `run` does it
+inside an Environment (environment.py) and returns the status, so tests run the CLI in
+process (tests/support/cli.py); `main` is the process's entry point around it.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 import typer
 
 from .. import __version__
 from . import call, fn, node, runtime, serve, top
+from .environment import Environment, current, using
 
 app = typer.Typer(
     name="faasctl",
@@ -33,7 +37,7 @@ serve.register(app)
 
 def _version(value: bool) -> None:
     if value:
-        print(__version__)
+        print(__version__, file=current().stdout)
         raise typer.Exit()
 
 
@@ -46,37 +50,45 @@ def _root(
 
 def main() -> None:
     from .. import singlefile
-    from ..errors import ExitCode, FaasctlError
 
     single = singlefile.venv()
     if single:
         singlefile.ensure_bytecode(single)
+    sys.exit(run(sys.argv[1:], Environment()))
 
-    try:
-        app(standalone_mode=False)
-    except FaasctlError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
-        sys.exit(int(exc.exit_code))
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(int(ExitCode.INTERRUPTED))
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(int(ExitCode.INTERRUPTED))
-    except Exception as exc:  # click's usage errors arrive here in non-standalone mode
-        if isinstance(exc, _usage_errors()):
+
+def run(args: Sequence[str], env: Environment) -> int:
+    """Run one command line in `env`; the exit status, with any error printed to env.stderr."""
+    from ..errors import ExitCode, FaasctlError
+
+    err = env.stderr
+    with using(env):
+        try:
+            status = app(args=list(args), standalone_mode=False)
+        except FaasctlError as exc:
+            print(f"error: {exc.message}", file=err)
+            if exc.hint:
+                print(f"hint: {exc.hint}", file=err)
+            return int(exc.exit_code)
+        except KeyboardInterrupt:
+            print("interrupted", file=err)
+            return int(ExitCode.INTERRUPTED)
+        except typer.Exit as exc:
+            return int(exc.exit_code)
+        except typer.Abort:
+            return int(ExitCode.INTERRUPTED)
+        except Exception as exc:  # click's usage errors arrive here in non-standalone mode
+            if not isinstance(exc, _usage_errors()):
+                raise
             ctx = getattr(exc, "ctx", None)  # its path starts "python -m faasctl" when run that way
             command = "faasctl" + (ctx.command_path[len(ctx.find_root().info_name or ""):] if ctx else "")
             hint = f"see `{command} --help`"
-            if "--" in sys.argv[1:]:
+            if "--" in args:
                 hint += "; everything after `--` is an argument, so put options such as --runtime before it"
-            print(f"error: {exc.format_message()}", file=sys.stderr)  # type: ignore[attr-defined]
-            print(f"hint: {hint}", file=sys.stderr)
-            sys.exit(int(ExitCode.INVALID_INPUT))
-        raise
+            print(f"error: {exc.format_message()}", file=err)  # type: ignore[attr-defined]
+            print(f"hint: {hint}", file=err)
+            return int(ExitCode.INVALID_INPUT)
+    return status if isinstance(status, int) else 0
 
 
 def _usage_errors() -> tuple[type[Exception], ...]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import cli
 from tests.support.platform import FAASCTL, REPO, Platform
 
 pytestmark = pytest.mark.integration
@@ -171,13 +172,13 @@ def test_concurrent_cli_processes_lose_no_call(platform: Platform) -> None:
 
 
 def test_errors_are_one_line_with_hint(platform: Platform) -> None:
-    proc = platform.cli("invoke", "no-such-fn", check=False)
+    proc = cli("invoke", "no-such-fn", env=platform.env, check=False)  # in process: no boundary at stake
     assert proc.returncode == 3
     assert proc.stderr.splitlines()[0] == "error: no function named 'no-such-fn'"
     assert proc.stderr.splitlines()[1].startswith("hint:")
-    bad = platform.cli("fn", "deploy", "Bad Name", "examples/dice", "--runtime", "python", check=False)
+    bad = cli("fn", "deploy", "Bad Name", "examples/dice", "--runtime", "python", env=platform.env, check=False)
     assert bad.returncode == 2 and "not a valid function name" in bad.stderr
-    data = platform.cli("invoke", "dice", "--data", "{not json", check=False)
+    data = cli("invoke", "dice", "--data", "{not json", env=platform.env, check=False)
     assert data.returncode == 2 and "not valid JSON" in data.stderr
 
 
