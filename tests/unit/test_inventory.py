@@ -29,12 +29,12 @@ def test_the_example_inventory_loads_with_defaults_and_overrides() -> None:
     assert (web1.host, web1.port, web1.user) == ("10.0.0.11", 22, "root")
     assert web1.key_path == "~/.ssh/id_ed25519"  # a home-relative path is left for SSH to expand
     assert web1.labels == {"zone": "eu-west", "disk": "ssd"}
-    assert web1.host_key_fingerprint.startswith("SHA256:") and not web1.accept_new_host_key
+    assert web1.pinned_fingerprint.startswith("SHA256:") and not web1.accept_new
     assert web1.defaults == {"preload": "function"}
     # `host` carries user and port, and they win over [defaults]
     assert (web2.host, web2.port, web2.user) == ("10.0.0.12", 2222, "deploy")
     assert web2.defaults == {"preload": "runtime"}
-    assert batch1.accept_new_host_key
+    assert batch1.accept_new
     assert batch1.defaults == {"max_concurrency": 32, "memory_mb": 1024, "preload": "function"}
     assert all((s.agent_port, s.agent_bind, s.http_port, s.sudo, s.tunnel) == (7701, "0.0.0.0", 7702, False, False)
                for s in specs.values())
