@@ -23,6 +23,7 @@ from ..state.models import Function, Runtime
 from . import artifacts, images, nodes, runtime_builtin
 from .context import Context
 from .names import check_name
+from .policy import check as check_policy
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -93,9 +94,8 @@ def _add_built(ctx: Context, name: str, spec: dict[str, Any], art: artifacts.Art
 
 
 def _stems(count: int | None) -> int | None:
-    if count is not None and not 0 <= count <= 32:
-        raise InvalidInput(f"--stem-cells {count} is outside 0..32")
-    return count
+    stems: int | None = check_policy({"stem_cells": count}).get("stem_cells")  # bounds from the policy model
+    return stems
 
 
 # Docker's reference grammar (distribution/reference), checked here so that a bad
