@@ -11,7 +11,8 @@
     │   └── Busy                  exit 8   concurrency cap and queue full
     ├── FunctionFailed            exit 9   the function ran and failed (ERROR)
     ├── CallTimedOut              exit 10  the call hit its timeout (TIMEOUT)
-    └── StateError                exit 11  the state file is unusable
+    ├── StateError                exit 11  the state file is unusable
+    └── NodeSetupFailed           exit 12  the node was reached but a setup step failed
 
 Libraries' errors (sqlite, zmq, docker, paramiko) are converted where they are caught,
 with `raise ... from exc`, so front ends handle this tree and nothing else.
@@ -35,6 +36,7 @@ class ExitCode(enum.IntEnum):
     FUNCTION_FAILED = 9
     TIMEOUT = 10
     STATE = 11
+    NODE_SETUP = 12
     INTERRUPTED = 130
 
 
@@ -90,6 +92,12 @@ class CallTimedOut(FaasctlError):
 
 class StateError(FaasctlError):
     exit_code, http_status = ExitCode.STATE, 500
+
+
+class NodeSetupFailed(FaasctlError):
+    """The node answered, but it lacks something (Docker, disk) or a bootstrap step failed."""
+
+    exit_code, http_status = ExitCode.NODE_SETUP, 502
 
 
 # Agent error codes (faasctl_agent.protocol.E_*) to the error raised on this side.

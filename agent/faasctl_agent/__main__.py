@@ -51,8 +51,13 @@ def main(argv: list[str] | None = None) -> int:
         return write_config(args)
     if args.verb == "authorize":
         from .keys import authorize
+        from .protocol import AgentFailure
 
-        authorize(args.home / "keys" / "authorized", args.client, args.key)
+        try:
+            authorize(args.home / "keys" / "authorized", args.client, args.key)
+        except AgentFailure as exc:
+            print(f"{exc.message}\n(hint: {exc.hint})", file=sys.stderr)
+            return 2
         return 0
     if args.verb == "pubkey":
         from .keys import ensure_server_keys

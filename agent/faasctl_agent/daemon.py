@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 from .config import AgentConfig, private_home
 
@@ -147,14 +146,6 @@ def supervise(config: AgentConfig) -> int:
             return 1
         print(f"agent exited with {code}; restarting", file=sys.stderr, flush=True)
         time.sleep(min(0.2 * len(restarts), 2.0))
-
-
-def child_pid(home: Path) -> int | None:
-    try:
-        pid = int((home / "agent.child.pid").read_text())
-    except (FileNotFoundError, ValueError):
-        return None
-    return pid if _alive(pid) else None
 
 
 def purge(config: AgentConfig) -> None:

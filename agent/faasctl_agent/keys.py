@@ -7,11 +7,17 @@ write, picked up by a running agent without a restart.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import zmq
 import zmq.auth
+
+from .protocol import E_BAD_REQUEST, AgentFailure
+
+log = logging.getLogger("faasctl_agent")
+KEY_LENGTH = 40  # a CURVE public key in z85
 
 
 def ensure_server_keys(keys_dir: Path) -> tuple[bytes, bytes]:
@@ -29,9 +35,14 @@ def ensure_server_keys(keys_dir: Path) -> tuple[bytes, bytes]:
 def authorize(authorized_dir: Path, name: str, public_key: str) -> Path:
     """Add a client's public key (z85, 40 characters) to the allow-list."""
     key = public_key.strip()
-    if len(key) != 40:
-        raise ValueError("a CURVE public key is 40 z85 characters")
-    zmq.utils.z85.decode(key.encode())  # raises on a malformed key
+    try:
+        if len(key) != KEY_LENGTH:
+            raise ValueError(f"it has {len(key)} characters")
+        zmq.utils.z85.decode(key.encode())
+    except (ValueError, KeyError) as exc:  # z85 raises KeyError for a character outside its alphabet
+        raise AgentFailure(E_BAD_REQUEST, f"client {name}: {key[:48]!r} is not a CURVE public key "
+                           f"({KEY_LENGTH} z85 characters): {exc}",
+                           "pass the operator's public key as printed by faasctl") from exc
     authorized_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = authorized_dir / f"{name}.key"
     tmp = path.with_suffix(".tmp")
@@ -58,7 +69,11 @@ class AllowList:
             return
         keys = set()
         for path in self.dir.glob("*.key"):
-            public, _ = zmq.auth.load_certificate(str(path))
+            try:
+                public, _ = zmq.auth.load_certificate(str(path))
+            except (OSError, ValueError) as exc:  # one bad file must not lock every client out
+                log.warning("ignoring unreadable client key %s: %s", path, exc)
+                continue
             keys.add(public)
         self._keys, self._mtime = keys, mtime
 

@@ -96,8 +96,3 @@ def stop(config: AgentConfig) -> bool:
     path.unlink(missing_ok=True)
     _systemctl("daemon-reload")
     return True
-
-
-def main_pid(config: AgentConfig) -> int | None:
-    out = _systemctl("show", "-p", "MainPID", "--value", unit_name(config)).stdout.strip()
-    return int(out) if out.isdigit() and out != "0" else None

@@ -63,15 +63,14 @@ def add(
         node = nodes.add_local(ctx, name, defaults, progress(name), agent_port=agent_port, http_port=http_port,
                                labels=nodes.parse_labels(label) if label else None)
     else:
-        from ..core.nodes_ssh import SshNodeSpec, bootstrap_node, parse_host
+        from ..core.nodes_ssh import bootstrap_node
+        from ..core.nodespec import NodeSpec
 
-        user, address, port = parse_host(host)
-        spec = SshNodeSpec(name=name, host=address, port=port or 22, user=user, key_path=key,
-                           labels=nodes.parse_labels(label), defaults=defaults, agent_port=agent_port or 7701,
-                           agent_bind=agent_bind or "0.0.0.0", agent_address=agent_address,
-                           http_port=http_port or 7702, home=home,
-                           sudo=sudo, host_key_fingerprint=host_key_fingerprint,
-                           accept_new_host_key=accept_new_host_key, tunnel=tunnel)
+        entry = {"host": host, "key": key, "labels": nodes.parse_labels(label), "policy": defaults,
+                 "agent_port": agent_port, "agent_bind": agent_bind, "agent_address": agent_address,
+                 "http_port": http_port, "home": home, "sudo": sudo, "tunnel": tunnel,
+                 "host_key_fingerprint": host_key_fingerprint, "accept_new_host_key": accept_new_host_key}
+        spec = NodeSpec.parse(name, {k: v for k, v in entry.items() if v is not None})
         node = bootstrap_node(ctx, spec, progress(name))
     if json_out:
         emit_json(node)
@@ -104,11 +103,12 @@ def upgrade(
     """Install this faasctl's agent build on nodes, in place (a no-op where it runs already)."""
     from ..core import nodes
     from ..core.context import Context
-    from ..core.nodes_ssh import bootstrap_node, spec_of
+    from ..core.nodes_ssh import bootstrap_node
+    from ..core.nodespec import NodeSpec
 
     ctx = Context()
     chosen = [nodes.get(ctx, n) for n in names] if names else nodes.all_nodes(ctx)
-    specs = [spec_of(n) for n in chosen if n["kind"] == "ssh"]
+    specs = [NodeSpec.from_row(n) for n in chosen if n["kind"] == "ssh"]
     if not specs:
         print("no SSH nodes to upgrade (the local node runs this faasctl's agent already)", file=sys.stderr)
         return
@@ -152,13 +152,15 @@ def logs(name: str, lines: int = typer.Option(100, "--lines", "-n", help="How ma
 @app.command("forget-host-key")
 def forget_host_key(name: str) -> None:
     """Drop a node's SSH host key from faasctl's known hosts (after a verified reinstall)."""
-    from ..core import hostkeys, nodes
+    from ..connectors import hostkeys
+    from ..connectors.target import KNOWN_HOSTS
+    from ..core import nodes
     from ..core.context import Context
 
     ctx = Context()
     node = nodes.get(ctx, name)
     entry = hostkeys.host_entry(node["host"], node["port"])
-    removed = hostkeys.forget(ctx.settings.home / "known_hosts", entry)
+    removed = hostkeys.forget(ctx.settings.home / KNOWN_HOSTS, entry)
     print(f"{entry}: {'forgotten' if removed else 'was not known'}; the next contact needs "
           "--accept-new-host-key or --host-key-fingerprint (faasctl node add NAME --host ...)")
 

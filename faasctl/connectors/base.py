@@ -10,6 +10,11 @@ from typing import Protocol
 STREAM_CHUNK = 1 << 16  # bytes per read/write of a stream: what bounds its memory
 
 
+def venv_python(agent_home: str) -> str:
+    """The agent's own Python on a bootstrapped node (bootstrap installs the venv there)."""
+    return f"{agent_home}/venv/bin/python"
+
+
 @dataclass(frozen=True)
 class Step:
     """One idempotent thing to do on a node.
@@ -51,6 +56,14 @@ class Connector(Protocol):
     def stream_in(self, argv: tuple[str, ...] | list[str], chunks: Iterable[bytes],
                   timeout: float = 1800.0) -> Result:
         """Run argv with `chunks` written to its stdin as they come (`docker load` on a node)."""
+        ...
+
+    def agent_python(self, agent_home: str) -> str:
+        """The Python that has faasctl_agent (and the Docker SDK) on this node."""
+        ...
+
+    def endpoint(self, zmq_endpoint: str) -> str:
+        """The address this process dials for the agent bound at `zmq_endpoint` on the node."""
         ...
 
     def close(self) -> None: ...

@@ -6,13 +6,22 @@ import errno
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
-from ..errors import FaasctlError, NodeUnreachable
+from ..errors import FaasctlError, NodeSetupFailed, NodeUnreachable
 from .base import STREAM_CHUNK, Result
+
+KIND = "local"
+
+
+def for_node(node: Mapping[str, Any], home: Path) -> LocalConnector:
+    """The registry's entry point (see connectors/__init__.py)."""
+    return LocalConnector(node["name"])
 
 
 class LocalConnector:
@@ -41,7 +50,7 @@ class LocalConnector:
         except OSError as exc:
             tmp.unlink(missing_ok=True)  # a half-copied file must not stay behind
             full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
-            raise NodeUnreachable(f"node {self.name}: {'no space left' if full else 'cannot write'} to store "
+            raise NodeSetupFailed(f"node {self.name}: {'no space left' if full else 'cannot write'} to store "
                                   f"{target.name} in {target.parent} ({exc.strerror})",
                                   "free disk space there" if full else "check the agent home's permissions") from exc
         return local.stat().st_size
@@ -89,6 +98,12 @@ class LocalConnector:
             out.seek(0)
             err.seek(0)
             return Result(code, out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+
+    def agent_python(self, agent_home: str) -> str:
+        return sys.executable  # the local agent runs in faasctl's own environment
+
+    def endpoint(self, zmq_endpoint: str) -> str:
+        return zmq_endpoint
 
     def close(self) -> None:
         pass

@@ -2,7 +2,7 @@
 
 paramiko (imported lazily: it costs ~150 ms and most commands never touch SSH) runs the
 commands, always with host key checking on against faasctl's own known-hosts file (see
-core.hostkeys). Files go with rsync over OpenSSH configured from the same settings, so
+hostkeys.py). Files go with rsync over OpenSSH configured from the same settings, so
 both channels trust exactly the same keys; SFTP on the paramiko session is the fallback
 when rsync is missing on either side. Every paramiko/socket error is converted here,
 at the boundary, into NodeUnreachable or HostKeyError.
@@ -10,33 +10,24 @@ at the boundary, into NodeUnreachable or HostKeyError.
 
 from __future__ import annotations
 
-import select
 import shlex
-import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..errors import HostKeyError, NodeUnreachable
-from .base import Result
+from .base import Result, venv_python
+from .target import SshTarget, target_of
 
+__all__ = ["KIND", "SshConnector", "SshTarget", "for_node"]
+
+KIND = "ssh"
 CONNECT_TIMEOUT = 15.0
 
 
-@dataclass(frozen=True)
-class SshTarget:
-    """How to reach one node: address, login, and the trust decisions for its host key."""
-
-    name: str
-    host: str
-    port: int = 22
-    user: str = ""
-    key_path: str = ""
-    known_hosts: Path = Path("known_hosts")
-    pinned_fingerprint: str = ""  # SHA256:... accepted for an unknown host
-    accept_new: bool = False  # trust an unknown host's key on first contact
-    sudo: bool = False  # prefix node commands with `sudo -n`
+def for_node(node: Mapping[str, Any], home: Path) -> SshConnector:
+    """The registry's entry point (see connectors/__init__.py)."""
+    return SshConnector(target_of(node, home))
 
 
 class SshConnector:
@@ -54,7 +45,7 @@ class SshConnector:
             return self._client
         import paramiko
 
-        from ..core import hostkeys
+        from . import hostkeys
 
         t = self.target
         client = paramiko.SSHClient()
@@ -90,15 +81,15 @@ class SshConnector:
         """Run argv on the node (quoted for its shell); stdout and stderr kept apart."""
         import paramiko
 
-        command = shlex.join(list(argv))
-        if self.target.sudo:
-            command = "sudo -n " + command
+        from .sshstream import drain
+
+        command = self._command(argv)
         client = self.connect()
         try:
             chan = client.get_transport().open_session(timeout=CONNECT_TIMEOUT)
             chan.exec_command(command)
             chan.shutdown_write()
-            out, err = _drain(chan, timeout)
+            out, err = drain(chan, timeout)
             code = chan.recv_exit_status()
             chan.close()
         except TimeoutError as exc:
@@ -124,9 +115,7 @@ class SshConnector:
     def _exec(self, argv: tuple[str, ...] | list[str]) -> Any:
         import paramiko
 
-        command = shlex.join(list(argv))
-        if self.target.sudo:
-            command = "sudo -n " + command
+        command = self._command(argv)
         try:
             chan = self.connect().get_transport().open_session(timeout=CONNECT_TIMEOUT)
             chan.exec_command(command)
@@ -135,6 +124,20 @@ class SshConnector:
             raise NodeUnreachable(f"node {self.name}: cannot start {argv[0]} over SSH ({exc})",
                                   "check the node's network and sshd") from exc
         return chan
+
+    def _command(self, argv: tuple[str, ...] | list[str]) -> str:
+        """argv quoted for the node's shell, behind `sudo -n` for a sudo node."""
+        command = shlex.join(list(argv))
+        return "sudo -n " + command if self.target.sudo else command
+
+    def agent_python(self, agent_home: str) -> str:
+        return venv_python(agent_home)
+
+    def endpoint(self, zmq_endpoint: str) -> str:
+        """Through a tunnel node's session, a local port leading to the agent's; else as is."""
+        if not self.target.tunnel:
+            return zmq_endpoint
+        return f"tcp://127.0.0.1:{self.forward('127.0.0.1', int(zmq_endpoint.rsplit(':', 1)[1]))}"
 
     # files ---------------------------------------------------------------------
     def put_file(self, local: Path, remote: str) -> int:
@@ -189,27 +192,3 @@ class SshConnector:
             self._client.close()
             self._client = None
 
-
-def _drain(chan: Any, timeout: float) -> tuple[bytes, bytes]:
-    """Read both streams until the command exits, so neither fills its window and stalls."""
-    out, err = bytearray(), bytearray()
-    deadline = time.monotonic() + timeout
-    while True:
-        busy = False
-        while chan.recv_ready():
-            out += chan.recv(65536)
-            busy = True
-        while chan.recv_stderr_ready():
-            err += chan.recv_stderr(65536)
-            busy = True
-        # exit-status arrives after the data it follows, so empty buffers now mean done
-        if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
-            return bytes(out), bytes(err)
-        if time.monotonic() > deadline:
-            chan.close()
-            raise TimeoutError
-        if not busy:
-            try:
-                select.select([chan], [], [], 0.2)
-            except (OSError, ValueError):
-                time.sleep(0.05)

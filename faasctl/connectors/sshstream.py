@@ -8,6 +8,7 @@ output kept for its error message. Errors are converted here, at the boundary.
 
 from __future__ import annotations
 
+import select
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -63,8 +64,6 @@ def write_stdin(chan: Any, what: str, chunks: Iterable[bytes], timeout: float) -
     """Send chunks to the command's stdin as they come, reading its output meanwhile."""
     import paramiko
 
-    from .ssh import _drain
-
     deadline, out, err = time.monotonic() + timeout, b"", b""
     try:
         chan.settimeout(STREAM_IDLE)
@@ -81,7 +80,7 @@ def write_stdin(chan: Any, what: str, chunks: Iterable[bytes], timeout: float) -
             if not chan.exit_status_ready():  # anything but "the command ended early" is a failure
                 raise
         chan.shutdown_write()
-        more_out, more_err = _drain(chan, max(1.0, deadline - time.monotonic()))
+        more_out, more_err = drain(chan, max(1.0, deadline - time.monotonic()))
         code = chan.recv_exit_status()
     except TimeoutError as exc:
         raise NodeUnreachable(f"{what} stalled or ran past {timeout:g} s") from exc
@@ -91,3 +90,28 @@ def write_stdin(chan: Any, what: str, chunks: Iterable[bytes], timeout: float) -
     finally:
         chan.close()
     return Result(code, _tail(out, more_out).decode(errors="replace"), _tail(err, more_err).decode(errors="replace"))
+
+
+def drain(chan: Any, timeout: float) -> tuple[bytes, bytes]:
+    """Read both streams until the command exits, so neither fills its window and stalls."""
+    out, err = bytearray(), bytearray()
+    deadline = time.monotonic() + timeout
+    while True:
+        busy = False
+        while chan.recv_ready():
+            out += chan.recv(STREAM_CHUNK)
+            busy = True
+        while chan.recv_stderr_ready():
+            err += chan.recv_stderr(STREAM_CHUNK)
+            busy = True
+        # exit-status arrives after the data it follows, so empty buffers now mean done
+        if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
+            return bytes(out), bytes(err)
+        if time.monotonic() > deadline:
+            chan.close()
+            raise TimeoutError
+        if not busy:
+            try:
+                select.select([chan], [], [], 0.2)
+            except (OSError, ValueError):
+                time.sleep(0.05)

@@ -12,13 +12,12 @@ import re
 import shlex
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..errors import HostKeyError, NodeUnreachable
+from ..errors import HostKeyError, NodeSetupFailed, NodeUnreachable
+from .target import SshTarget
 
-if TYPE_CHECKING:
-    from .ssh import SshTarget
-
+RSYNC_SSH_FAILED = 255  # rsync's exit code when its ssh failed (the node was not reached)
 STATS_SENT = re.compile(r"Total transferred file size: ([\d,.]+)")
 
 
@@ -53,7 +52,10 @@ def rsync(target: SshTarget, sources: list[str], remote: str, ignore_existing: b
         if "Host key verification failed" in proc.stderr or "REMOTE HOST IDENTIFICATION" in proc.stderr:
             raise HostKeyError(f"node {target.name}: rsync's ssh refused the host key ({text})",
                                f"see `faasctl node status {target.name}`; the key may have changed")
-        raise NodeUnreachable(f"node {target.name}: rsync to {remote} failed ({text})",
+        if proc.returncode == RSYNC_SSH_FAILED:
+            raise NodeUnreachable(f"node {target.name}: rsync could not reach the node ({text})",
+                                  "check the node's network and sshd")
+        raise NodeSetupFailed(f"node {target.name}: rsync to {remote} failed ({text})",
                               "check free disk and permissions under the agent's home on the node")
     return parse_sent(proc.stdout)
 
@@ -71,7 +73,7 @@ def sftp_put(client: Any, local: Path, remote: str) -> int:
     try:
         sftp = client.open_sftp()
     except (paramiko.SSHException, OSError) as exc:
-        raise NodeUnreachable(f"SFTP is not available on the node ({exc})",
+        raise NodeSetupFailed(f"SFTP is not available on the node ({exc})",
                               "install rsync on the node, or enable the sftp subsystem in sshd") from exc
     try:
         try:

@@ -11,8 +11,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from ..connectors.base import Connector, Step
-from ..errors import NodeUnreachable
+from ..connectors.base import Connector, Step, venv_python
+from ..errors import NodeSetupFailed, NodeUnreachable
+
+__all__ = ["agent_plan", "check_plan", "configure_plan", "run_plan", "stop_plan", "undo_configure", "venv_python"]
 
 PY_CHECK = "import sys; sys.exit(0 if sys.version_info >= (3, 9) else 1)"
 DOCKER_CHECK = ("import socket,sys; s=socket.socket(socket.AF_UNIX); "
@@ -69,10 +71,6 @@ def undo_configure(connector: Connector, python: str, home: str) -> None:
         connector.run((python, "-m", "faasctl_agent", "stop", "--home", home, "--unconfigure"))
 
 
-def venv_python(home: str) -> str:
-    return f"{home}/venv/bin/python"
-
-
 def stop_plan(python: str, home: str, purge: bool) -> list[Step]:
     argv: tuple[str, ...] = (python, "-m", "faasctl_agent", "stop", "--home", home)
     return [Step("stop agent", argv + (("--purge",) if purge else ()), "the agent did not stop")]
@@ -88,7 +86,7 @@ def run_plan(connector: Connector, steps: list[Step],
         result = connector.run(step.argv)
         if result.code != 0:
             detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-            raise NodeUnreachable(f"node {connector.name}: {step.fail or step.title + ' failed'}"
+            raise NodeSetupFailed(f"node {connector.name}: {step.fail or step.title + ' failed'}"
                                   + (f" ({' / '.join(detail)})" if detail else ""), step.hint)
         if step.capture:
             captured[step.capture] = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""

@@ -51,32 +51,20 @@ class Context:
 
         key = f"{node['name']}|{node['zmq_endpoint']}|{node['server_key']}"
         if key not in self._clients:
-            endpoint = node["zmq_endpoint"]
-            if node["kind"] == "ssh" and _ssh_settings(node).get("tunnel"):
-                port = int(endpoint.rsplit(":", 1)[1])
-                local = self.connector(node).forward("127.0.0.1", port)  # type: ignore[attr-defined]
-                endpoint = f"tcp://127.0.0.1:{local}"
+            endpoint = self.connector(node).endpoint(node["zmq_endpoint"])  # a tunnel's local port
             keys = identity or self.identity()
             self._clients[key] = AgentClient(node["name"], endpoint, node["server_key"], keys["public"],
                                              keys["secret"])
         return self._clients[key]
 
     def connector(self, node: dict[str, Any]) -> Connector:
-        if node["kind"] == "local":
-            from ..connectors.local import LocalConnector
+        """One connector per node per process: a deploy pushes several files over one session."""
+        key = f"{node['name']}|{node['kind']}"
+        if key not in self._connectors:
+            from .. import connectors
 
-            return LocalConnector(node["name"])
-        if node["kind"] == "ssh":
-            # One SSH session per node per process: a deploy pushes several files.
-            if node["name"] not in self._connectors:
-                from ..connectors.ssh import SshConnector
-                from .nodes_ssh import target_for
-
-                self._connectors[node["name"]] = SshConnector(target_for(self, node))
-            return self._connectors[node["name"]]
-        from ..errors import InvalidInput
-
-        raise InvalidInput(f"node {node['name']} has kind {node['kind']!r}, which this faasctl cannot reach")
+            self._connectors[key] = connectors.for_node(node, self.settings.home)
+        return self._connectors[key]
 
     def close(self) -> None:
         for client in self._clients.values():
@@ -85,13 +73,6 @@ class Context:
         for connector in self._connectors.values():
             connector.close()
         self._connectors.clear()
-
-
-def _ssh_settings(node: dict[str, Any]) -> dict[str, Any]:
-    """SSH-only settings kept in the node's defaults (a JSON string in fast-path rows)."""
-    defaults = node.get("defaults") or {}
-    parsed = json.loads(defaults) if isinstance(defaults, str) else defaults
-    return dict(parsed.get("_ssh", {}))
 
 
 def loads(text: str | None, default: Any) -> Any:

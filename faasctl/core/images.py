@@ -16,7 +16,6 @@ from typing import Any
 
 from ..connectors.base import Connector
 from ..errors import AgentError, FaasctlError, NotFound
-from .bootstrap import venv_python
 from .context import Context
 
 MIB = 1 << 20
@@ -56,8 +55,8 @@ class Engine:
 
 
 def engine_of(ctx: Context, node: dict[str, Any]) -> Engine:
-    python = sys.executable if node["kind"] == "local" else venv_python(node["agent_home"])
-    return Engine(node["name"], ctx.connector(node), python)
+    connector = ctx.connector(node)
+    return Engine(node["name"], connector, connector.agent_python(node["agent_home"]))
 
 
 def operator_engine() -> Engine:

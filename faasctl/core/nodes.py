@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from ..errors import Conflict, FaasctlError, HostKeyError, NodeUnreachable, NotFound
+from ..errors import Conflict, FaasctlError, HostKeyError, NodeSetupFailed, NodeUnreachable, NotFound
 from ..state.db import transaction
 from ..state.models import Deployment, Node
 from . import bootstrap
@@ -105,16 +105,16 @@ def remove(ctx: Context, name: str, keep: bool = False,
     anyway; whatever runs on it stays there, which the progress line says.
     """
     node = get(ctx, name)
-    python = sys.executable if node["kind"] == "local" else bootstrap.venv_python(node["agent_home"])
-    plan = bootstrap.stop_plan(python, node["agent_home"], purge=not keep)
+    connector = ctx.connector(node)
+    plan = bootstrap.stop_plan(connector.agent_python(node["agent_home"]), node["agent_home"], purge=not keep)
     try:
-        bootstrap.run_plan(ctx.connector(node), plan, progress)
-    except (NodeUnreachable, HostKeyError) as exc:
+        bootstrap.run_plan(connector, plan, progress)
+    except (NodeUnreachable, NodeSetupFailed, HostKeyError) as exc:
         if not force:
             raise type(exc)(exc.message, f"{exc.hint + '; ' if exc.hint else ''}or forget the node without "
                                          f"stopping its agent: faasctl node rm {name} --force") from exc
         if progress:
-            progress(f"not reached ({exc.message}); forgetting it, its agent and containers stay on the host")
+            progress(f"not stopped ({exc.message}); forgetting it, its agent and containers stay on the host")
     with transaction(ctx.engine) as s:
         for dep in s.exec(select(Deployment).where(Deployment.node_name == name)):
             s.delete(dep)

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
 from ..agentclient import AgentClient
 from ..connectors.ssh import SshConnector, SshTarget
+from ..connectors.target import KNOWN_HOSTS
 from ..errors import Conflict, FaasctlError
 from ..state.db import transaction
 from ..state.models import Node
@@ -28,72 +29,12 @@ from . import bootstrap, bootstrap_ssh, wheels
 from .context import Context
 from .names import check_name
 from .nodes import node_dict
+from .nodespec import NodeSpec
 
 Progress = Callable[[str], None]
 
 
-@dataclass
-class SshNodeSpec:
-    """Everything `node add --host` and one inventory entry can say about a node."""
-
-    name: str
-    host: str
-    port: int = 22
-    user: str = ""
-    key_path: str = ""
-    labels: dict[str, str] = field(default_factory=dict)
-    defaults: dict[str, Any] = field(default_factory=dict)  # preload and limits for the agent
-    agent_port: int = 7701
-    agent_bind: str = "0.0.0.0"
-    agent_address: str = ""  # host[:port] the operator dials, when not host:agent_port
-    http_port: int = 7702
-    home: str = ""  # default: $HOME/.faasctl-agent/NAME on the node
-    sudo: bool = False
-    host_key_fingerprint: str = ""
-    accept_new_host_key: bool = False
-    tunnel: bool = False  # reach the agent through SSH; it then binds the node's loopback only
-
-    def endpoint(self) -> str:
-        if self.tunnel:  # the address on the node the tunnel leads to
-            return f"tcp://127.0.0.1:{self.agent_port}"
-        address = self.agent_address or self.host
-        if ":" not in address:
-            address = f"{address}:{self.agent_port}"
-        return f"tcp://{address}"
-
-
-def parse_host(text: str) -> tuple[str, str, int | None]:
-    """[USER@]HOST[:PORT] -> (user, host, port or None)."""
-    user, _, rest = text.rpartition("@")
-    host, sep, port = rest.partition(":")
-    if sep and not port.isdigit():
-        from ..errors import InvalidInput
-
-        raise InvalidInput(f"{text!r} is not [USER@]HOST[:PORT]", "write it like root@10.0.0.5:22")
-    return user, host, int(port) if sep else None
-
-
-def target_for(ctx: Context, node: dict[str, Any], pinned: str = "", accept_new: bool = False) -> SshTarget:
-    defaults = node.get("defaults") or {}
-    ssh = (json.loads(defaults) if isinstance(defaults, str) else defaults).get("_ssh", {})
-    return SshTarget(name=node["name"], host=node["host"], port=node["port"], user=node["user"],
-                     key_path=node["key_path"], known_hosts=ctx.settings.home / "known_hosts",
-                     pinned_fingerprint=pinned, accept_new=accept_new, sudo=bool(ssh.get("sudo")))
-
-
-def spec_of(node: dict[str, Any]) -> SshNodeSpec:
-    """Rebuild a spec from the state, for `node upgrade` and repairs."""
-    ssh = dict(node["defaults"].get("_ssh", {}))
-    return SshNodeSpec(name=node["name"], host=node["host"], port=node["port"], user=node["user"],
-                       key_path=node["key_path"], labels=node["labels"],
-                       defaults={k: v for k, v in node["defaults"].items() if k != "_ssh"},
-                       agent_port=int(ssh.get("agent_port", 7701)), agent_bind=ssh.get("agent_bind", "0.0.0.0"),
-                       agent_address="" if ssh.get("tunnel") else node["zmq_endpoint"].removeprefix("tcp://"),
-                       http_port=node["http_port"], home=node["agent_home"], sudo=bool(ssh.get("sudo")),
-                       tunnel=bool(ssh.get("tunnel")))
-
-
-def bootstrap_node(ctx: Context, spec: SshNodeSpec, progress: Progress | None = None) -> dict[str, Any]:
+def bootstrap_node(ctx: Context, spec: NodeSpec, progress: Progress | None = None) -> dict[str, Any]:
     """Bring a node to this faasctl's agent build and register it. Idempotent."""
     check_name(spec.name, "node")
     with transaction(ctx.engine) as s:
@@ -103,10 +44,8 @@ def bootstrap_node(ctx: Context, spec: SshNodeSpec, progress: Progress | None = 
                            f"remove it first: faasctl node rm {spec.name}")
         recorded = existing is not None
     say = progress or (lambda _step: None)
-    node_shape = {"name": spec.name, "host": spec.host, "port": spec.port, "user": spec.user,
-                  "key_path": spec.key_path, "defaults": {"_ssh": {"sudo": spec.sudo}}}
-    target = target_for(ctx, node_shape, spec.host_key_fingerprint, spec.accept_new_host_key)
-    conn = SshConnector(target)
+    spec = replace(spec, known_hosts=ctx.settings.home / KNOWN_HOSTS)
+    conn = SshConnector(spec)
     identity = ctx.identity()
     fresh = False  # this try writes the node's first agent.json: a failure takes it away again
     try:
@@ -136,15 +75,14 @@ def bootstrap_node(ctx: Context, spec: SshNodeSpec, progress: Progress | None = 
                 bootstrap.venv_python(home), home, spec.name, bind, spec.http_port, identity["public"],
                 spec.defaults, force=stale), say)
             server_key, config = captured["server_key"], conn.run(("cat", f"{home}/agent.json")).stdout
-        _adopt_configured_ports(config, spec, say, recorded)
+        spec = _adopt_configured_ports(config, spec, say, recorded)
     except FaasctlError:
         if fresh:
             bootstrap.undo_configure(conn, bootstrap.venv_python(home), home)
         raise
     finally:
         conn.close()
-    defaults = {**spec.defaults, "_ssh": {"sudo": spec.sudo, "agent_port": spec.agent_port,
-                                          "agent_bind": spec.agent_bind, "build": build, "tunnel": spec.tunnel}}
+    defaults = {**spec.defaults, "_ssh": spec.ssh_settings(build)}
     node = Node(name=spec.name, kind="ssh", host=spec.host, port=spec.port, user=spec.user,
                 key_path=spec.key_path, labels=json.dumps(spec.labels), agent_home=home,
                 zmq_endpoint=spec.endpoint(), http_port=spec.http_port, server_key=server_key,
@@ -154,7 +92,7 @@ def bootstrap_node(ctx: Context, spec: SshNodeSpec, progress: Progress | None = 
         hello = _hello(ctx, node, spec, identity)
     except FaasctlError:
         if fresh:  # the agent runs but cannot be reached: leave the node as it was
-            _undo_over_ssh(target, home)
+            _undo_over_ssh(spec, home)
         raise
     node.agent_version = str(hello.get("agent", ""))
     with transaction(ctx.engine) as s:
@@ -165,7 +103,7 @@ def bootstrap_node(ctx: Context, spec: SshNodeSpec, progress: Progress | None = 
     return node_dict(node)
 
 
-def _hello(ctx: Context, node: Node, spec: SshNodeSpec, identity: dict[str, str]) -> dict[str, Any]:
+def _hello(ctx: Context, node: Node, spec: NodeSpec, identity: dict[str, str]) -> dict[str, Any]:
     if spec.tunnel:  # through this process's SSH session to the node (kept for later requests)
         return ctx.client(node_dict(node), identity).request("hello", timeout=20, connect_timeout=20)
     client = AgentClient.for_node(node_dict(node), identity)  # one per thread under fan-out
@@ -186,19 +124,20 @@ def _undo_over_ssh(target: SshTarget, home: str) -> None:
         conn.close()
 
 
-def _adopt_configured_ports(config_text: str, spec: SshNodeSpec, say: Progress, recorded: bool = True) -> None:
+def _adopt_configured_ports(config_text: str, spec: NodeSpec, say: Progress, recorded: bool = True) -> NodeSpec:
     """An existing agent keeps its agent.json (init is idempotent): dial what it binds."""
     try:
         config = json.loads(config_text)
         port = int(str(config["zmq_endpoint"]).rsplit(":", 1)[1])
         http_port = int(config["http_port"])
     except (ValueError, KeyError, IndexError):
-        return
+        return spec
     if (port, http_port) != (spec.agent_port, spec.http_port):
         change = (f"faasctl node rm {spec.name} to change them" if recorded else
                   "it was running there already, unknown to this faasctl: stop it on the node to change them")
         say(f"agent keeps its configured ports {port}/{http_port} ({change})")
-        spec.agent_port, spec.http_port = port, http_port
+        return replace(spec, agent_port=port, http_port=http_port)
+    return spec
 
 
 def logs(ctx: Context, node: dict[str, Any], lines: int = 100) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from faasctl.connectors.local import LocalConnector
-from faasctl.errors import NodeUnreachable
+from faasctl.errors import NodeSetupFailed
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ def test_push_onto_a_full_disk_is_one_line_and_leaves_nothing(tmp_path: Path) ->
     artifact.write_bytes(b"x" * (3 * 2**20))
     with small_disk(tmp_path / "node", "1m") as disk:
         target = disk / "artifacts" / artifact.name
-        with pytest.raises(NodeUnreachable) as caught:
+        with pytest.raises(NodeSetupFailed) as caught:
             LocalConnector("local").put_file(artifact, str(target))
         assert "no space left to store abc.tar.gz" in caught.value.message and "\n" not in caught.value.message
         assert caught.value.hint == "free disk space there"

@@ -45,7 +45,7 @@ def test_ssh_add_on_a_taken_port_says_so_and_leaves_no_configuration(sshd: SshSe
         with occupied_port() as port:
             args = with_port(add_args(sshd, name, agent_home, "--accept-new-host-key"), "--agent-port", port)
             failed = op.cli(*args, check=False)
-        assert failed.returncode == 5, failed.stderr
+        assert failed.returncode == 12, failed.stderr
         assert f"port {port} in use on the node" in failed.stderr
         assert "handshake" not in failed.stderr
         assert not (agent_home / "agent.json").exists()  # the failed try left no configuration
@@ -73,7 +73,7 @@ def test_ssh_add_on_a_taken_http_port_says_so(sshd: SshServer, tmp_path: Path, d
         with occupied_port() as port:
             args = with_port(add_args(sshd, name, agent_home, "--accept-new-host-key"), "--http-port", port)
             failed = op.cli(*args, check=False)
-        assert failed.returncode == 5 and f"port {port} in use on the node" in failed.stderr, failed.stderr
+        assert failed.returncode == 12 and f"port {port} in use on the node" in failed.stderr, failed.stderr
         assert not (agent_home / "agent.json").exists()
     finally:
         op.cli("node", "rm", name, check=False)
@@ -114,7 +114,7 @@ def test_local_add_on_a_taken_port_says_so(tmp_path: Path, docker: object) -> No
     try:
         with occupied_port() as port:
             failed = op.cli("node", "add", "local", "--agent-port", str(port), check=False)
-        assert failed.returncode == 5 and f"port {port} in use on the node" in failed.stderr, failed.stderr
+        assert failed.returncode == 12 and f"port {port} in use on the node" in failed.stderr, failed.stderr
         assert json.loads(op.cli("node", "list", "--json").stdout) == []
     finally:
         op.cli("node", "rm", "local", check=False)
