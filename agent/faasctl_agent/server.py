@@ -23,7 +23,7 @@ import zmq
 import zmq.asyncio
 from zmq.auth.asyncio import AsyncioAuthenticator
 
-from . import __version__, protocol
+from . import __version__, metrics, protocol
 from .config import AgentConfig
 from .daemon import EXIT_CONFIG
 from .executor import Executor
@@ -50,6 +50,7 @@ class AgentServer:
         self.config = config
         self.ctx = zmq.asyncio.Context()
         self.service = Service(config, Executor(config.scope), Journal(config.journal_path))
+        self.metrics = metrics.registry(self.service)
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -160,7 +161,7 @@ class AgentServer:
                 info = {"ok": True, "agent": __version__, "node": self.config.name} if authorized else {"ok": True}
                 body = json.dumps(info).encode()
             elif path == "/metrics" and authorized:
-                status, body, ctype = "200 OK", self._metrics().encode(), "text/plain; version=0.0.4"
+                status, body, ctype = "200 OK", metrics.exposition(self.metrics), metrics.CONTENT_TYPE
             elif path == "/metrics":
                 status = "401 Unauthorized"
                 body = b'{"error":"token required","hint":"send Authorization: Bearer <http_token of agent.json>"}'
@@ -185,16 +186,6 @@ class AgentServer:
             if name.strip().lower() == "authorization":
                 return hmac.compare_digest(value.strip().encode(), expected)
         return False
-
-    def _metrics(self) -> str:
-        s = self.service
-        lines = [f"faasctl_agent_running_calls {s.calls.running}"]
-        for name, pool in s.pools.items():
-            lines.append(f'faasctl_agent_warm_containers{{function="{name}"}} {len(pool.idle)}')
-            lines.append(f'faasctl_agent_containers{{function="{name}"}} {pool.size}')
-        for name, value in sorted(s.counters.items()):
-            lines.append(f"faasctl_agent_{name}_total {value}")
-        return "\n".join(lines) + "\n"
 
 
 async def _serve(config: AgentConfig) -> None:
