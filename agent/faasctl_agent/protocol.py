@@ -25,7 +25,6 @@ OPS = frozenset(
         "invoke",  # run one call, sync or async
         "call",  # a journalled call by id
         "remove_function",  # stop and forget a function's containers
-        "shutdown",  # stop serving; optionally remove every container
     }
 )
 

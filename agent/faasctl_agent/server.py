@@ -120,11 +120,7 @@ class AgentServer:
         req_id = ""
         try:
             req_id, op, args = protocol.decode_request(frame)
-            if op == "shutdown":
-                reply = protocol.ok(req_id, {"stopping": True})
-                self._stop.set()
-            else:
-                reply = protocol.ok(req_id, await self.service.call_op(op, args))
+            reply = protocol.ok(req_id, await self.service.call_op(op, args))
         except protocol.ProtocolError as exc:
             reply = protocol.error(req_id, protocol.E_PROTOCOL, str(exc),
                                    "upgrade faasctl or the agent so both speak one protocol")

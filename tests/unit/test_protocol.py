@@ -32,3 +32,10 @@ def test_error_reply_maps_to_exit_codes() -> None:
     assert reply["ok"] is False and reply["error"]["code"] == "busy"
     assert AGENT_CODES["busy"] is Busy and Busy.exit_code == ExitCode.BUSY
     assert AGENT_CODES["not_found"] is NotFound
+
+
+def test_shutdown_is_not_an_operation() -> None:
+    """Nothing ever sent it (the agent stops on SIGTERM): an agent refuses it like any unknown op."""
+    assert "shutdown" not in protocol.OPS
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode_request(protocol.request("r1", "shutdown"))

@@ -99,7 +99,12 @@ class Runner:
         for key, target in (("code", msg.get("path") or "."), ("deps", "/deps")):
             if msg.get(key):
                 with tarfile.open(fileobj=io.BytesIO(base64.b64decode(msg[key]))) as tf:
-                    tf.extractall(target)  # the agent checked and normalised these entries
+                    # the agent checked and normalised these entries; where the Python has
+                    # them (3.12, and 3.8+ security releases), tarfile's own checks as well
+                    if hasattr(tarfile, "data_filter"):
+                        tf.extractall(target, filter="data")
+                    else:
+                        tf.extractall(target)
         uid, _, gid = str(msg.get("user") or "65534:65534").partition(":")
         os.setgroups([])
         os.setgid(int(gid or uid))
