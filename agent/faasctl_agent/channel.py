@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 from collections import deque
 from typing import Any
 from urllib.parse import urlparse
 
 from .framing import LineFramer, LineTooLong
+
+log = logging.getLogger("faasctl_agent")
 
 
 class RunnerGone(Exception):
@@ -86,8 +89,10 @@ class RunnerChannel:
         except LineTooLong as exc:
             reason = f"the function's reply was over the limit of {framer.limit} bytes ({exc})"
             self._writer.close()  # the caller removes the container; stop reading it now
-        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
-            pass
+        except ValueError as exc:  # not JSON: a runner this agent did not ship, or a broken one
+            log.warning("a function's runner sent a line that is not JSON, so it counts as gone: %s", exc)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the container stopped: said below, with its stderr
         finally:
             self.closed = True
             gone = RunnerGone(reason or self.stderr_tail() or "the function's container stopped")

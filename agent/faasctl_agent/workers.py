@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,12 @@ from .executor import FUNCTION_USER, LABEL_FUNCTION, ContainerSpec, Executor
 from .pool import Worker
 from .protocol import E_RUNTIME, AgentFailure
 from .stems import StemPool
+
+log = logging.getLogger("faasctl_agent")
+
+
+class LoadFailed(AgentFailure):
+    """The runner could not load the function (its import or handler failed)."""
 
 
 class Workers:
@@ -83,8 +90,9 @@ class Workers:
             self.count("stem_failures")
             worker.channel.close()
             await asyncio.to_thread(self.executor.remove, worker.cid)
-            if isinstance(exc, AgentFailure) and "failed to load" in exc.message:
+            if isinstance(exc, LoadFailed):  # the function's own code: a cold start fails alike
                 raise
+            log.warning("stem cell for %s failed, starting cold: %r", spec["name"], exc)
             return None
         self.count("stems_used")
         return worker
@@ -94,7 +102,7 @@ class Workers:
         reply = await channel.request({"op": "init", "mode": spec["mode"], "path": spec["path"],
                                        "run": spec["run"], "handler": spec["handler"], **(extra or {})}, 60)
         if not reply.get("ok"):
-            raise AgentFailure(E_RUNTIME, f"function {spec['name']} failed to load",
+            raise LoadFailed(E_RUNTIME, f"function {spec['name']} failed to load",
                                str(reply.get("error", "")).strip()[-1500:])
 
     async def start(self, spec: dict[str, Any] | None, cspec: ContainerSpec | None = None) -> Worker:

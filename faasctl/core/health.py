@@ -13,6 +13,7 @@ existing state file gains it without any change to `node`.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from typing import Any
@@ -162,7 +163,8 @@ class Probe:
             client.request("hello", timeout=timeout, connect_timeout=timeout)
         except FaasctlError as exc:
             self.error = exc.message
-        except Exception as exc:  # a probe must never kill its caller; the error is kept
+        except Exception as exc:  # a probe must never kill its caller; the error is kept, and logged
+            logging.getLogger("faasctl").warning("probe of node %s failed: %r", self.node["name"], exc)
             self.error = f"probe failed: {exc}"
         finally:
             client.close()

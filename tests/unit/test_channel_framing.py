@@ -107,3 +107,19 @@ def test_a_stream_that_ends_fails_the_call_with_a_bounded_stderr_tail() -> None:
         channel.close()
 
     asyncio.run(scenario())
+
+
+def test_bad_json_from_the_runner_is_logged_and_ends_the_channel(caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario() -> None:
+        channel, _engine_in, engine_out = await channel_pair()
+        engine_out.write(frame(2, b"Traceback: boom\n") + frame(1, b"this is not json\n"))
+        with pytest.raises(RunnerGone) as gone:
+            await asyncio.wait_for(channel.ready, 5)
+        assert str(gone.value) == "Traceback: boom" and not gone.value.over_limit  # stderr says why, as before
+        assert channel.closed
+        channel.close()
+        engine_out.close()
+
+    with caplog.at_level("WARNING", logger="faasctl_agent"):
+        asyncio.run(scenario())
+    assert any("not JSON" in r.getMessage() for r in caplog.records)
