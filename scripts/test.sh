@@ -24,6 +24,7 @@ echo "==> ruff"
 "$VENV/bin/ruff" check .
 echo "==> mypy"
 "$VENV/bin/mypy" faasctl agent/faasctl_agent bench scripts
+"$VENV/bin/mypy" --strict faasctl agent/faasctl_agent  # the packages themselves: strict
 echo "==> pytest"
 if [ "$fast" = 1 ]; then
   [ $# -gt 0 ] || set -- "${FAST[@]}"

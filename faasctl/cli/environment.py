@@ -82,7 +82,7 @@ def using(env: Environment) -> Iterator[Environment]:
     """Run the CLI inside `env`: `current()` is it, and plain prints and reads use its streams."""
     token, stdin = _current.set(env), sys.stdin
     try:
-        with redirect_stdout(env.stdout), redirect_stderr(env.stderr):  # type: ignore[type-var]
+        with redirect_stdout(env.stdout), redirect_stderr(env.stderr):
             sys.stdin = env.stdin
             yield env
     finally:

@@ -85,7 +85,7 @@ def make_policy(path: Path, node: str, pinned: str = "", accept_new: bool = Fals
 
     want = normalise_fingerprint(pinned) if pinned else ""
 
-    class Policy(paramiko.MissingHostKeyPolicy):
+    class Policy(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]  # paramiko ships no types
         def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
             got = fingerprint(key.asbytes())
             if want:

@@ -37,7 +37,7 @@ def window(failures: int) -> float:
     """Seconds a node is skipped after its `failures`-th consecutive failure."""
     if failures <= 0:
         return 0.0
-    return min(MAX_WINDOW, BASE_WINDOW * 2 ** min(failures - 1, 16))
+    return min(MAX_WINDOW, BASE_WINDOW * float(2 ** min(failures - 1, 16)))
 
 
 def suspect(node: dict[str, Any]) -> bool:
