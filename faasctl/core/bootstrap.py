@@ -48,8 +48,9 @@ def configure_plan(python: str, home: str, name: str, zmq_endpoint: str, http_po
                                  "--http-port", str(http_port), "--defaults", json.dumps(defaults))
              + (("--force",) if force else ())),
         Step("make agent keys", (*agent, "pubkey", "--home", home), capture="server_key"),
+        # --key=VALUE: a Z85 key may begin with "-", which argparse would take for an option
         Step("authorise operator", (*agent, "authorize", "--home", home, "--client", "operator",
-                                    "--key", client_public)),
+                                    f"--key={client_public}")),
         Step("start agent", (*agent, "start", "--home", home), "the agent did not start",
              f"a port in use: add the node again with another --agent-port or --http-port; "
              f"else see {home}/agent.log on the node"),
