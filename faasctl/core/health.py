@@ -86,9 +86,16 @@ def claim_probe(conn: sqlite3.Connection, node: str, now: float | None = None) -
 
 
 def record_probe_failure(conn: sqlite3.Connection, node: str, error: str, now: float | None = None) -> None:
+    """Fill in the claimed probe's error; the window runs from the failure, not the claim.
+
+    A probe of a hung node can outlast its window (the connect timeout is 2 s, the second
+    window too): counted from the claim, the node would be due again at once.
+    """
     now = time.time() if now is None else now
-    _write(conn, "UPDATE node_health SET last_error=?, last_failed_at=?, probing_until=0 WHERE node=?",
-           (error[:500], now, node))
+    current = f"MIN({MAX_WINDOW}, {BASE_WINDOW} * (1 << MIN(MAX(failures - 1, 0), 16)))"
+    _write(conn, f"UPDATE node_health SET last_error=?, last_failed_at=?, probing_until=0,"
+                 f" skip_until=MAX(skip_until, ? + {current}) WHERE node=?",
+           (error[:500], now, now, node))
 
 
 def record_success(conn: sqlite3.Connection, node: str) -> None:

@@ -120,3 +120,14 @@ def test_one_prober_per_window_across_processes(tmp_path: Path) -> None:
     # every window (round) had exactly one prober, whichever process it was
     assert sorted(won[0] + won[1]) == list(range(1, ROUNDS + 1))
     assert health.read_all(fastpath.connect(path))["n2"]["failures"] == 1 + ROUNDS
+
+
+def test_a_probe_that_outlasts_its_window_restarts_it_from_the_failure(tmp_path: Path) -> None:
+    """A hung node's probe takes the connect timeout, longer than a short window."""
+    conn = seed(tmp_path / "state.db")
+    health.record_failure(conn, "n2", "refused", now=T0)
+    assert health.claim_probe(conn, "n2", now=T0 + 1.5)  # the first window (1 s) has ended
+    health.record_probe_failure(conn, "n2", "handshake timed out", now=T0 + 5.0)  # the probe took 3.5 s
+    row = health.read_all(conn)["n2"]
+    assert row["last_failed_at"] == T0 + 5.0 and row["skip_until"] == T0 + 5.0 + health.window(row["failures"])
+    assert not health.claim_probe(conn, "n2", now=T0 + 5.1)

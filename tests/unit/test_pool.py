@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -67,7 +68,7 @@ def test_reap_keeps_min_warm() -> None:
         pool, _, stopped = make_pool(min_warm=1, max_concurrency=3)
         await pool.prewarm(2)
         assert len(pool.idle) == 2
-        pool.reap(now=10_000.0)
+        pool.reap(now=time.monotonic() + 10_000.0)  # past any idle timeout, whatever the uptime
         await asyncio.sleep(0)
         assert len(pool.idle) == 1 and len(stopped) == 1
 
