@@ -12,7 +12,8 @@
     ├── FunctionFailed            exit 9   the function ran and failed (ERROR)
     ├── CallTimedOut              exit 10  the call hit its timeout (TIMEOUT)
     ├── StateError                exit 11  the state file is unusable
-    └── NodeSetupFailed           exit 12  the node was reached but a setup step failed
+    ├── NodeSetupFailed           exit 12  the node was reached but a setup step failed
+    └── NodesFailed               exit 13  a command over several nodes failed on some of them
 
 Libraries' errors (sqlite, zmq, docker, paramiko) are converted where they are caught,
 with `raise ... from exc`, so front ends handle this tree and nothing else.
@@ -37,6 +38,7 @@ class ExitCode(enum.IntEnum):
     TIMEOUT = 10
     STATE = 11
     NODE_SETUP = 12
+    NODES_FAILED = 13
     INTERRUPTED = 130
 
 
@@ -98,6 +100,12 @@ class NodeSetupFailed(FaasctlError):
     """The node answered, but it lacks something (Docker, disk) or a bootstrap step failed."""
 
     exit_code, http_status = ExitCode.NODE_SETUP, 502
+
+
+class NodesFailed(FaasctlError):
+    """A command over several nodes (import, upgrade) failed on some; each node's line says why."""
+
+    exit_code, http_status = ExitCode.NODES_FAILED, 502
 
 
 # Agent error codes (faasctl_agent.protocol.E_*) to the error raised on this side.

@@ -8,6 +8,7 @@ from typing import Any, List
 
 import typer
 
+from ..core.policy import SPECS
 from .output import emit_json, progress, table
 
 app = typer.Typer(help="Add, list and remove nodes (machines that run functions).", no_args_is_help=True)
@@ -19,9 +20,10 @@ def add(
     host: str = typer.Option(None, "--host", help="[USER@]HOST[:PORT] of a server reached over SSH."),
     key: str = typer.Option("", "--key", help="SSH private key (default: your ssh agent and ~/.ssh keys)."),
     label: List[str] = typer.Option([], "--label", help="KEY=VALUE label for placement; repeatable."),
-    preload: str = typer.Option(None, help="Default preload policy on this node: none, runtime or function."),
-    stem_cells: int = typer.Option(None, help="Stem cells this node keeps per runtime for --preload runtime "
-                                   "(default 2; a runtime's own --stem-cells wins)."),
+    preload: str = typer.Option(None, help="This node's default. " + SPECS["preload"].describe(),
+                                show_default=False),
+    stem_cells: int = typer.Option(None, help=SPECS["stem_cells"].describe() + " A runtime's own --stem-cells wins.",
+                                   show_default=False),
     agent_port: int = typer.Option(None, min=1, max=65535, show_default=False,
                                    help="Port the agent's CURVE socket binds on the node "
                                    "[default: 7701; local: a free port]."),
@@ -43,11 +45,10 @@ def add(
     """Bootstrap an agent and register the node. Running it again repairs or confirms it."""
     from ..core import nodes
     from ..core.context import Context
+    from ..core.policy import check as check_policy
     from ..errors import InvalidInput
 
     ctx = Context()
-    from ..core.functions import check_policy
-
     defaults = check_policy({"preload": preload, "stem_cells": stem_cells})
     if host is None:
         if name != "local":
@@ -117,7 +118,7 @@ def upgrade(
 
 def _fan_out(ctx: Any, specs: list[Any], work: Any, parallel: int, json_out: bool) -> None:
     from ..core import fanout
-    from ..errors import FaasctlError
+    from ..errors import NodesFailed
     from .progress import reporter
 
     ctx.engine, ctx.identity()  # made once here, not raced by the threads
@@ -134,8 +135,8 @@ def _fan_out(ctx: Any, specs: list[Any], work: Any, parallel: int, json_out: boo
                for o in outcomes])
     failed = [o.name for o in outcomes if not o.ok]
     if failed:
-        raise FaasctlError(f"{len(failed)} of {len(outcomes)} node(s) failed: {', '.join(failed)}",
-                           "fix what each line says and run the same command again (it is idempotent)")
+        raise NodesFailed(f"{len(failed)} of {len(outcomes)} node(s) failed: {', '.join(failed)}",
+                          "fix what each line says and run the same command again (it is idempotent)")
 
 
 @app.command("logs")

@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 from ..config import Settings
-from ..errors import FaasctlError, NotFound
+from ..errors import NodeSetupFailed, NotFound
 
 _lock = threading.Lock()
 
@@ -56,8 +56,8 @@ def wheel(source: Path) -> Path:
                                   capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
             if proc.returncode != 0:
                 tail = " / ".join(proc.stderr.strip().splitlines()[-3:])
-                raise FaasctlError(f"could not build the agent's wheel from {source}: {tail}",
-                                   "FAASCTL_AGENT_SOURCE is a developer override; unset it to use the shipped agent")
+                raise NodeSetupFailed(f"could not build the agent's wheel from {source}: {tail}",
+                                      "FAASCTL_AGENT_SOURCE is a developer override; unset it to use the shipped agent")
             shutil.rmtree(src)
             shutil.rmtree(folder, ignore_errors=True)
             tmp.rename(folder)

@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import FaasctlError, InvalidInput
+from ..errors import InvalidInput, NodeSetupFailed
 from . import agentsource
 
 _lock = threading.Lock()  # fan-out asks for the same wheels from many threads
@@ -65,7 +65,7 @@ def manifest() -> dict[str, Any]:
     try:
         text = (resources.files("faasctl") / "wheelhouse" / "manifest.json").read_text()
     except (FileNotFoundError, NotADirectoryError) as exc:
-        raise FaasctlError("this faasctl carries no agent wheelhouse, so it cannot set up SSH nodes",
+        raise NodeSetupFailed("this faasctl carries no agent wheelhouse, so it cannot set up SSH nodes",
                            "use the single file (bash scripts/dist.sh) or, in a checkout, "
                            "run python scripts/wheelhouse.py once") from exc
     data: dict[str, Any] = json.loads(text)
@@ -154,9 +154,9 @@ def _unpack(data: dict[str, Any], names: list[str], dest: Path) -> None:
             assert source is not None
             blob = source.read()
             if hashlib.sha256(blob).hexdigest() != data["wheels"][member.name]:
-                raise FaasctlError(f"the wheelhouse's copy of {member.name} is damaged",
-                                   "rebuild or re-download faasctl")
+                raise NodeSetupFailed(f"the wheelhouse's copy of {member.name} is damaged",
+                                     "rebuild or re-download faasctl")
             (dest / member.name).write_bytes(blob)
             wanted.discard(member.name)
     if wanted:
-        raise FaasctlError(f"the wheelhouse lacks {', '.join(sorted(wanted))}", "rebuild or re-download faasctl")
+        raise NodeSetupFailed(f"the wheelhouse lacks {', '.join(sorted(wanted))}", "rebuild or re-download faasctl")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from faasctl_agent.policy import SPECS
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
 
@@ -66,7 +67,7 @@ class Function(SQLModel, table=True):
     mode: str = "command"  # command | handler
     handler: str = ""
     policy: str = "{}"  # JSON: preload, min_warm, max_concurrency, timeout, memory_mb, ...
-    placement: str = "round-robin"
+    placement: str = SPECS["placement"].default
     pinned: str = "[]"  # JSON list of node names or label selectors (key=value)
     created_at: float = Field(default_factory=now)
     updated_at: float = Field(default_factory=now)

@@ -33,7 +33,7 @@ def test_import_fans_out_and_reports_each_node(sshd: SshServer, tmp_path: Path) 
             + f'[nodes.{dead}]\nhost = "127.0.0.1:{free_port()}"\nkey = "{sshd.client_key_path}"\n')
         try:
             proc = op.cli("node", "import", str(inventory), "-j", "2", check=False)
-            assert proc.returncode == 1, proc.stderr
+            assert proc.returncode == 13, proc.stderr  # NodesFailed
             assert f"[{a}]" in proc.stderr and f"[{b}]" in proc.stderr  # per-node progress lines
             assert f"[{dead}] FAILED: node {dead}: cannot reach" in proc.stderr
             assert f"1 of 3 node(s) failed: {dead}" in proc.stderr

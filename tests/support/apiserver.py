@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from faasctl_agent.protocol import FINAL
 
 from tests.support.platform import FAASCTL, REPO, Platform
 
@@ -98,8 +99,6 @@ def python_image(platform: Platform) -> str:
     return next(r["image"] for r in rows if r["name"] == "python")
 
 
-
-FINAL = ("DONE", "ERROR", "TIMEOUT", "LOST")
 
 
 def poll_call(client: httpx.Client, path: str, attempts: int = 300) -> dict:

@@ -16,7 +16,7 @@ ALLOWED: dict[str, set[str]] = {
     "faasctl.errors": set(),
     "faasctl.config": set(),
     "faasctl.singlefile": set(),
-    "faasctl.state": {"faasctl.config", "faasctl.errors"},
+    "faasctl.state": {"faasctl.config", "faasctl.errors", "faasctl_agent"},
     "faasctl.connectors": {"faasctl.config", "faasctl.errors"},
     "faasctl.agentclient": {"faasctl.errors", "faasctl_agent"},
     "faasctl.core": {"faasctl", "faasctl.config", "faasctl.errors", "faasctl.state", "faasctl.connectors",
