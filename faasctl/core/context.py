@@ -5,7 +5,6 @@ Everything heavy is opened on first use, so a command pays only for what it touc
 
 from __future__ import annotations
 
-import json
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +72,3 @@ class Context:
         for connector in self._connectors.values():
             connector.close()
         self._connectors.clear()
-
-
-def loads(text: str | None, default: Any) -> Any:
-    return json.loads(text) if text else default

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,11 +11,11 @@ from faasctl_agent.protocol import FAILED
 from sqlmodel import func, select
 
 from ..errors import AgentError, InvalidInput, NotFound
-from ..state.db import transaction
+from ..state.db import get_or_raise, transaction
 from ..state.models import Call, Deployment, Function, FunctionVersion
 from . import artifacts, fanout, nodes, placement, runtimes
 from . import policy as policy_model
-from .context import Context, loads
+from .context import Context
 from .names import check_name
 
 check_policy = policy_model.check  # the node commands and the inventory check theirs with it too
@@ -24,18 +23,14 @@ check_policy = policy_model.check  # the node commands and the inventory check t
 
 def function_dict(fn: Function) -> dict[str, Any]:
     data = fn.model_dump()
-    data["policy"] = loads(fn.policy, {})
-    data["pinned"] = loads(fn.pinned, [])
     data["functionName"], data["runtimeName"] = fn.name, fn.runtime_name
     return data
 
 
 def get(ctx: Context, name: str) -> dict[str, Any]:
     with transaction(ctx.engine) as s:
-        fn = s.get(Function, name)
-        if fn is None:
-            raise NotFound(f"no function named {name!r}", "see `faasctl fn list`")
-        return function_dict(fn)
+        return function_dict(get_or_raise(s, Function, name, NotFound(f"no function named {name!r}",
+                                                                     "see `faasctl fn list`")))
 
 
 def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handler: str = "",
@@ -62,7 +57,7 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
         raise NotFound("there are no nodes to deploy to", "add one first: faasctl node add local")
     with transaction(ctx.engine) as s:
         prior = s.get(Function, name)
-        merged = {**(loads(prior.policy, {}) if prior else {}), **clean}
+        merged = {**(prior.policy if prior else {}), **clean}
     args = {"function": name, "digest": art.digest, "mode": "handler" if handler else "command",
             "handler": handler, "runtime": {k: rt[k] for k in ("image", "path", "dependencies", "run", "handler")},
             **merged}
@@ -80,9 +75,9 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
                                   filename=art.filename, size=art.size))
         fn.runtime_name, fn.digest, fn.handler = runtime, art.digest, handler
         fn.mode = "handler" if handler else "command"
-        fn.policy = json.dumps(merged)
+        fn.policy = merged
         fn.placement = placement_policy or fn.placement
-        fn.pinned = json.dumps(pinned) if pinned is not None else fn.pinned
+        fn.pinned = pinned if pinned is not None else fn.pinned
         fn.updated_at = time.time()
         s.add(fn)
         for node_name in results:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import sys
 from collections.abc import Callable
@@ -11,10 +10,10 @@ from typing import Any
 from sqlmodel import select
 
 from ..errors import Conflict, FaasctlError, HostKeyError, NodeSetupFailed, NodeUnreachable, NotFound
-from ..state.db import transaction
+from ..state.db import get_or_raise, transaction
 from ..state.models import Deployment, Node
 from . import bootstrap
-from .context import Context, loads
+from .context import Context
 from .names import check_name, key_values
 
 
@@ -25,18 +24,12 @@ def free_port() -> int:
 
 
 def node_dict(node: Node) -> dict[str, Any]:
-    data = node.model_dump()
-    data["labels"] = loads(node.labels, {})
-    data["defaults"] = loads(node.defaults, {})
-    return data
+    return node.model_dump()
 
 
 def get(ctx: Context, name: str) -> dict[str, Any]:
     with transaction(ctx.engine) as s:
-        node = s.get(Node, name)
-        if node is None:
-            raise NotFound(f"no node named {name!r}", "see `faasctl node list`")
-        return node_dict(node)
+        return node_dict(get_or_raise(s, Node, name, NotFound(f"no node named {name!r}", "see `faasctl node list`")))
 
 
 def all_nodes(ctx: Context) -> list[dict[str, Any]]:
@@ -73,8 +66,8 @@ def add_local(ctx: Context, name: str = "local", defaults: dict[str, Any] | None
                                 defaults or {}, force=prior is None)
     connector = ctx.connector({"name": name, "kind": "local"})
     node = Node(name=name, kind="local", host="127.0.0.1", agent_home=str(home), zmq_endpoint=endpoint,
-                http_port=ports[1], defaults=json.dumps(defaults or {}),
-                labels=json.dumps(labels if labels is not None else (prior or {}).get("labels", {})))
+                http_port=ports[1], defaults=defaults or {},
+                labels=labels if labels is not None else (prior or {}).get("labels", {}))
     try:
         node.server_key = bootstrap.run_plan(connector, plan, progress)["server_key"]
         hello = ctx.client(node_dict(node), identity).request("hello", timeout=15)

@@ -84,9 +84,9 @@ def bootstrap_node(ctx: Context, spec: NodeSpec, progress: Progress | None = Non
         conn.close()
     defaults = {**spec.defaults, "_ssh": spec.ssh_settings(build)}
     node = Node(name=spec.name, kind="ssh", host=spec.host, port=spec.port, user=spec.user,
-                key_path=spec.key_path, labels=json.dumps(spec.labels), agent_home=home,
+                key_path=spec.key_path, labels=spec.labels, agent_home=home,
                 zmq_endpoint=spec.endpoint(), http_port=spec.http_port, server_key=server_key,
-                defaults=json.dumps(defaults))
+                defaults=defaults)
     say("health check over CURVE")
     try:
         hello = _hello(ctx, node, spec, identity)

@@ -18,7 +18,7 @@ from faasctl_agent import archive
 from sqlmodel import select
 
 from ..errors import Conflict, InvalidInput, NotFound
-from ..state.db import transaction
+from ..state.db import get_or_raise, transaction
 from ..state.models import Function, Runtime
 from . import artifacts, images, nodes, runtime_builtin
 from .context import Context
@@ -40,11 +40,12 @@ def runtime_dict(rt: Runtime) -> dict[str, Any]:
 
 def get(ctx: Context, name: str) -> dict[str, Any]:
     with transaction(ctx.engine) as s:
-        rt = s.get(Runtime, name)
-        if rt is None:
-            raise NotFound(f"no runtime named {name!r}",
-                           "see `faasctl runtime list`, or add a built-in one: faasctl runtime add python")
-        return runtime_dict(rt)
+        return runtime_dict(get_or_raise(s, Runtime, name, _missing(name)))
+
+
+def _missing(name: str) -> NotFound:
+    return NotFound(f"no runtime named {name!r}",
+                    "see `faasctl runtime list`, or add a built-in one: faasctl runtime add python")
 
 
 def all_runtimes(ctx: Context) -> list[dict[str, Any]]:
@@ -173,9 +174,7 @@ def _build(ctx: Context, rt: dict[str, Any], node: dict[str, Any]) -> dict[str, 
 
 def remove(ctx: Context, name: str) -> None:
     with transaction(ctx.engine) as s:
-        rt = s.get(Runtime, name)
-        if rt is None:
-            raise NotFound(f"no runtime named {name!r}", "see `faasctl runtime list`")
+        rt = get_or_raise(s, Runtime, name, _missing(name))
         users = [f.name for f in s.exec(select(Function).where(Function.runtime_name == name))]
         if users:
             raise Conflict(f"runtime {name} is used by {', '.join(users)}", "remove those functions first")

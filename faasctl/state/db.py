@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -14,7 +14,10 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 from ..config import private_dir, private_file
+from ..errors import FaasctlError
 from . import models, sqlite  # noqa: F401  (models registers the tables)
+
+Row = TypeVar("Row", bound=SQLModel)
 
 
 def open_engine(path: Path) -> Engine:
@@ -53,3 +56,11 @@ def transaction(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def get_or_raise(session: Session, model: type[Row], key: Any, missing: FaasctlError) -> Row:
+    """The row with this primary key, or `missing` raised (a NotFound with its hint)."""
+    row = session.get(model, key)
+    if row is None:
+        raise missing
+    return row

@@ -1,16 +1,44 @@
-"""Tables of the state file. JSON-valued columns are TEXT so the sqlite3 fast path can
-read them without the ORM."""
+"""Tables of the state file. JSON-valued columns hold the text json.dumps writes (JSONText),
+so the sqlite3 fast path reads them without the ORM, and files written before keep reading."""
 
 from __future__ import annotations
 
+import json
 import time
+from typing import Any
 
 from faasctl_agent.policy import SPECS
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import String, TypeDecorator
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
 
 def now() -> float:
     return time.time()
+
+
+class JSONText(TypeDecorator[Any]):
+    """A JSON value in a VARCHAR column: the ORM hands out dicts and lists, the file keeps
+    the same text as before (sqlalchemy's JSON type would declare a column of NUMERIC
+    affinity, under which SQLite stores a number's text as a number). Empty text reads
+    as `empty()`, as the hand-written decoding did."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, empty: type = dict) -> None:
+        super().__init__()
+        self.empty = empty
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return json.loads(value) if value else self.empty()
+
+
+def json_field(empty: type = dict) -> Any:
+    return Field(default_factory=empty, sa_type=JSONText(empty), nullable=False)
 
 
 class Node(SQLModel, table=True):
@@ -20,13 +48,13 @@ class Node(SQLModel, table=True):
     port: int = 22
     user: str = ""
     key_path: str = ""
-    labels: str = "{}"  # JSON object
+    labels: dict[str, str] = json_field()
     agent_home: str = ""
     zmq_endpoint: str = ""
     http_port: int = 0
     server_key: str = ""  # the agent's CURVE public key (z85)
     agent_version: str = ""
-    defaults: str = "{}"  # JSON object of preload/limit defaults for this node
+    defaults: dict[str, Any] = json_field()  # preload and limit defaults for this node
     added_at: float = Field(default_factory=now)
 
 
@@ -66,9 +94,9 @@ class Function(SQLModel, table=True):
     digest: str = ""
     mode: str = "command"  # command | handler
     handler: str = ""
-    policy: str = "{}"  # JSON: preload, min_warm, max_concurrency, timeout, memory_mb, ...
+    policy: dict[str, Any] = json_field()  # the options given (preload, min_warm, timeout, ...)
     placement: str = SPECS["placement"].default
-    pinned: str = "[]"  # JSON list of node names or label selectors (key=value)
+    pinned: list[str] = json_field(list)  # node names or label selectors (key=value)
     created_at: float = Field(default_factory=now)
     updated_at: float = Field(default_factory=now)
 

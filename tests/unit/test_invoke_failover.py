@@ -69,7 +69,7 @@ def make_state(home: Path, *, placement: str = "round-robin", policy: dict[str, 
             s.add(Node(name=name, zmq_endpoint="tcp://127.0.0.1:9", server_key="k"))
     with transaction(engine) as s:
         s.add(Function(name="dice", runtime_name="python", version=3, digest="d" * 64, placement=placement,
-                       policy=json.dumps(policy or {})))
+                       policy=policy or {}))
         for name in NODES:
             s.add(Deployment(function_name="dice", node_name=name, digest="d" * 64, version=3))
     engine.dispose()
