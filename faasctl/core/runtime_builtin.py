@@ -8,6 +8,7 @@ of the same files, so both ways give the same digest, hence the same image tag.
 
 from __future__ import annotations
 
+import sys
 from importlib import resources
 from importlib.abc import Traversable
 from typing import Any
@@ -16,8 +17,21 @@ from faasctl_agent import archive
 
 from ..errors import InvalidInput, NotFound
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the single file also runs on 3.10
+    import tomli as tomllib
+
 DEFINITION = "runtime.toml"
 MAX_FILES = 64  # a runtime is a definition and a Dockerfile; more is a packaging mistake
+
+
+def parse_definition(data: bytes, where: str) -> dict[str, Any]:
+    """A runtime.toml, built-in or `--from DIR`."""
+    try:
+        return tomllib.loads(data.decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{where}: {exc}", "fix the TOML syntax") from exc
 
 
 def root() -> Traversable:
@@ -53,8 +67,6 @@ def packed(name: str, base: Traversable | None = None) -> bytes:
 
 def describe(name: str, base: Traversable | None = None) -> dict[str, Any]:
     """What `runtime list --available` shows: the definition's fields, parsed."""
-    from .runtimes import parse_definition
-
     spec = parse_definition(files(name, base)[DEFINITION], f"built-in runtime {name}")
     build = spec.get("build", {})
     return {"name": name, "description": spec.get("description", ""), "run": spec.get("run", ""),

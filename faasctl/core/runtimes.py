@@ -9,7 +9,6 @@ that can neither pull nor build the image gets it carried from an engine that ha
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,13 +24,7 @@ from .context import Context
 from .names import check_name
 from .policy import check as check_policy
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # the single file also runs on 3.10
-    import tomli as tomllib
-
 NodeProgress = Callable[[str, str], None]  # (node name, text)
-
 
 
 def runtime_dict(rt: Runtime) -> dict[str, Any]:
@@ -53,13 +46,6 @@ def all_runtimes(ctx: Context) -> list[dict[str, Any]]:
         return [runtime_dict(r) for r in s.exec(select(Runtime).order_by(Runtime.name))]
 
 
-def parse_definition(data: bytes, where: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(data.decode())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{where}: {exc}", "fix the TOML syntax") from exc
-
-
 def add_from_dir(ctx: Context, name: str, folder: Path, base: str = "", stem_cells: int | None = None,
                  progress: NodeProgress | None = None) -> dict[str, Any]:
     check_name(name, "runtime")
@@ -67,7 +53,7 @@ def add_from_dir(ctx: Context, name: str, folder: Path, base: str = "", stem_cel
     if not (folder / "Dockerfile").is_file() or not definition.is_file():
         raise InvalidInput(f"{folder} needs a runtime.toml and a Dockerfile",
                            "see the built-in one: faasctl runtime list --available")
-    spec = parse_definition(definition.read_bytes(), str(definition))
+    spec = runtime_builtin.parse_definition(definition.read_bytes(), str(definition))
     return _add_built(ctx, name, spec, artifacts.prepare(ctx, folder), base, stem_cells, progress)
 
 
@@ -76,7 +62,7 @@ def add_builtin(ctx: Context, name: str, base: str = "", stem_cells: int | None 
     """`runtime add python`: the built-in of that name, packed from package data."""
     check_name(name, "runtime")
     files = runtime_builtin.files(name)
-    spec = parse_definition(files[runtime_builtin.DEFINITION], f"built-in runtime {name}")
+    spec = runtime_builtin.parse_definition(files[runtime_builtin.DEFINITION], f"built-in runtime {name}")
     return _add_built(ctx, name, spec, artifacts.prepare(ctx, runtime_builtin.packed(name)), base, stem_cells,
                       progress)
 
