@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..connectors.base import Connector
-from ..errors import AgentError, FaasctlError, NotFound
+from ..errors import AgentError, NodeSetupFailed, NotFound
 from .context import Context
 
 MIB = 1 << 20
@@ -104,7 +104,7 @@ def carry(ctx: Context, image: str, node: dict[str, Any], sources: list[dict[str
                          "check the node's Docker engine and free disk space")
     have = image_id(target, image)
     if have is None or have[0] != wanted:
-        raise FaasctlError(f"node {node['name']} loaded {image} but its ID is {have[0] if have else 'missing'}, "
+        raise NodeSetupFailed(f"node {node['name']} loaded {image} but its ID is {have[0] if have else 'missing'}, "
                            f"not {wanted}", "add the runtime again")
     return {"how": "carried", "from": source.label, "bytes": sent[0]}
 
