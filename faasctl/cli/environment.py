@@ -24,6 +24,7 @@ class Environment:
     environ: Mapping[str, str] | None = None
     stdout_tty: bool | None = None  # None: ask the stream
     stderr_tty: bool | None = None
+    program: str | None = None  # the name usage lines show; None: click's guess from sys.argv
 
     @property
     def stdin(self) -> TextIO:

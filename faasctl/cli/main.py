@@ -64,7 +64,7 @@ def run(args: Sequence[str], env: Environment) -> int:
     err = env.stderr
     with using(env):
         try:
-            status = app(args=list(args), standalone_mode=False)
+            status = app(args=list(args), prog_name=env.program, standalone_mode=False)
         except FaasctlError as exc:
             print(f"error: {exc.message}", file=err)
             if exc.hint:

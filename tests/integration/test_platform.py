@@ -25,8 +25,8 @@ def write_fn(root: Path, body: str, requirements: str = "") -> Path:
     return root
 
 
-def invoke_json(platform: Platform, name: str, *args: str, check: bool = True) -> dict:
-    proc = platform.cli("invoke", name, "--json", *args, check=False)
+def invoke_json(platform: Platform, name: str, *args: str, check: bool = True, process: bool = False) -> dict:
+    proc = platform.cli("invoke", name, "--json", *args, check=False, process=process)
     if check:
         assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
@@ -67,7 +67,7 @@ def test_slow_calls_of_two_functions_overlap(platform: Platform, tmp_path: Path)
     results: dict[str, list[float]] = {}
 
     def call(name: str) -> None:
-        results[name] = json.loads(invoke_json(platform, name)["result"])
+        results[name] = json.loads(invoke_json(platform, name, process=True)["result"])  # two CLIs at once
 
     threads = [threading.Thread(target=call, args=(n,)) for n in ("slow-a", "slow-b")]
     for t in threads:
@@ -248,7 +248,8 @@ def test_deploy_zip_and_tar_gz_archives_then_remove(platform: Platform, tmp_path
     first = json.loads(platform.cli("fn", "deploy", "dz", str(zipped), "--runtime", "python", "--json").stdout)
     second = json.loads(platform.cli("fn", "deploy", "dz", str(tarred), "--runtime", "python", "--json").stdout)
     assert first["digest"] == second["digest"] and second["changed"] is False and second["version"] == 1
-    assert json.loads(platform.cli("invoke", "dz", input='{"roll": "2d4"}').stdout)[0] in range(1, 5)
+    piped = platform.cli("invoke", "dz", input='{"roll": "2d4"}', process=True)  # stdin a real pipe
+    assert json.loads(piped.stdout)[0] in range(1, 5)
     platform.cli("fn", "rm", "dz")
     assert "dz" not in platform.cli("fn", "list").stdout
     assert platform.containers(docker, "dz") == []

@@ -27,8 +27,16 @@ class Platform:
     env: dict[str, str]
 
     def cli(self, *args: str, check: bool = True, input: str | None = None,
-            timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        """Run `faasctl ARGS` as a user would, in a new process."""
+            timeout: float = 600, process: bool = False) -> subprocess.CompletedProcess[str]:
+        """Run `faasctl ARGS` in this process (tests/support/cli.py), stdin `input` or empty.
+
+        `process=True` runs it as a user would, in a new interpreter (stdin /dev/null unless
+        `input`; `timeout` applies there only): for tests where the process boundary matters.
+        """
+        if not process:
+            from tests.support.cli import cli
+
+            return cli(*args, env=self.env, check=check, input=input or "", cwd=REPO)
         proc = subprocess.run([*FAASCTL, *args], env=self.env, cwd=REPO, capture_output=True, text=True,
                               input=input, stdin=None if input is not None else subprocess.DEVNULL,
                               timeout=timeout)
