@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -44,8 +45,10 @@ def cli(*args: str, env: Mapping[str, str], check: bool = True, input: str = "",
                              "run concurrent ones with Platform.cli(..., process=True)")
     try:
         before = set(threading.enumerate())
-        with _scoped(env, cwd):
+        with _scoped(env, cwd), _interrupts() as interrupted:
             code = _status(args, environment)
+        if interrupted:  # Ctrl-C was for the test run: the command's own handling must not swallow it
+            raise KeyboardInterrupt
         _threads_ended(before, args)
     finally:
         _one_at_a_time.release()
@@ -67,6 +70,25 @@ def _status(args: tuple[str, ...], environment: Environment) -> int:
     except Exception:  # noqa: BLE001  (a crash: traceback on stderr and status 1, as python does)
         environment.stderr.write(traceback.format_exc())
         return 1
+
+
+@contextmanager
+def _interrupts() -> Iterator[list[int]]:
+    """Note a SIGINT that arrives during the call (still raised inside it, as python does)."""
+    seen: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+
+    def noted(signum: int, frame: Any) -> None:
+        seen.append(signum)
+        signal.default_int_handler(signum, frame)
+
+    previous = signal.signal(signal.SIGINT, noted)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextmanager
