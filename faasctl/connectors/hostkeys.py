@@ -103,6 +103,17 @@ def make_policy(path: Path, node: str, pinned: str = "", accept_new: bool = Fals
     return Policy()
 
 
+def trusted_client(path: Path, node: str, pinned: str = "", accept_new: bool = False) -> Any:
+    """A paramiko client trusting this file and policy only (never ~/.ssh/known_hosts)."""
+    import paramiko
+
+    client = paramiko.SSHClient()
+    if path.exists():
+        client.load_host_keys(str(path))
+    client.set_missing_host_key_policy(make_policy(path, node, pinned, accept_new))
+    return client
+
+
 def changed_key_error(exc: Any, node: str, path: Path) -> HostKeyError:
     """paramiko's BadHostKeyException as our error, with the old and new fingerprints."""
     old = fingerprint(exc.expected_key.asbytes())

@@ -1,4 +1,4 @@
-"""File transfer to a node: rsync over OpenSSH, or SFTP on the paramiko session.
+"""File transfer to a node: rsync over OpenSSH, or SFTP (fabric's put) on the session.
 
 rsync is preferred because it skips what the node has (and writes through a temporary
 file it renames, so a reader never sees half an archive). Its `ssh` is configured from
@@ -65,13 +65,13 @@ def parse_sent(stats: str) -> int:
     return int(match.group(1).replace(",", "").replace(".", "")) if match else 0
 
 
-def sftp_put(client: Any, local: Path, remote: str) -> int:
-    """Upload through a temporary name then rename, unless a same-size file is there."""
+def sftp_put(conn: Any, local: Path, remote: str) -> int:
+    """Upload (fabric's put) through a temporary name then rename, unless a same-size file is there."""
     import paramiko
 
     size = local.stat().st_size
     try:
-        sftp = client.open_sftp()
+        sftp = conn.sftp()
     except (paramiko.SSHException, OSError) as exc:
         raise NodeSetupFailed(f"SFTP is not available on the node ({exc})",
                               "install rsync on the node, or enable the sftp subsystem in sshd") from exc
@@ -82,11 +82,9 @@ def sftp_put(client: Any, local: Path, remote: str) -> int:
         except FileNotFoundError:
             pass
         tmp = f"{remote}.{local.stat().st_ino}.part"
-        sftp.put(str(local), tmp)
+        conn.put(str(local), tmp, preserve_mode=False)
         sftp.posix_rename(tmp, remote)
         return size
     except (paramiko.SSHException, OSError) as exc:
         raise NodeUnreachable(f"SFTP upload of {local.name} to {remote} failed ({exc})",
                               "check free disk and permissions under the agent's home on the node") from exc
-    finally:
-        sftp.close()

@@ -5,21 +5,31 @@ agent binds the node's loopback only, and the operator's ZeroMQ socket connects 
 port on this machine that paramiko carries to it (`direct-tcpip`). The SSH session is
 the one the connector already verified, host key included, and CURVE still runs end
 to end inside the tunnel.
+
+Not fabric's forward_local (fabric 3.2): it needs a fixed local port chosen in advance
+(a race with other processes; this listener binds port 0 and reports what it got), it
+polls accept() every 10 ms for as long as the tunnel lives, and one refused channel ends
+its listener thread, so every later connection hangs. This one runs on the fabric
+Connection's transport, logs a refused channel and keeps listening.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class Forwarder:
     """Listens on 127.0.0.1:<ephemeral>; each connection becomes one SSH channel."""
 
-    def __init__(self, transport: Any, remote_host: str, remote_port: int) -> None:
+    def __init__(self, transport: Any, remote_host: str, remote_port: int, node: str = "") -> None:
         self.transport = transport
+        self.node = node
         self.remote = (remote_host, remote_port)
         self._listener = socket.socket()
         self._listener.bind(("127.0.0.1", 0))
@@ -36,7 +46,9 @@ class Forwarder:
                 return  # listener closed
             try:
                 chan = self.transport.open_channel("direct-tcpip", self.remote, peer, timeout=10)
-            except Exception:  # noqa: BLE001  (the node refused: the client sees a closed connection)
+            except Exception as exc:  # noqa: BLE001  (the node refused: the client sees a closed connection)
+                log.warning("tunnel to node %s: channel to %s:%d refused (%s)", self.node or "?",
+                            *self.remote, exc or type(exc).__name__)
                 conn.close()
                 continue
             for src, dst in ((conn, chan), (chan, conn)):
