@@ -36,7 +36,9 @@ class Forwarder:
         self._listener.listen(8)
         self.port = int(self._listener.getsockname()[1])
         self._closed = threading.Event()
-        threading.Thread(target=self._accept, name=f"tunnel-{remote_port}", daemon=True).start()
+        self._open: list[tuple[socket.socket, Any]] = []  # live connections, ended by close()
+        self._thread = threading.Thread(target=self._accept, name=f"tunnel-{remote_port}", daemon=True)
+        self._thread.start()
 
     def _accept(self) -> None:
         while not self._closed.is_set():
@@ -51,11 +53,20 @@ class Forwarder:
                             *self.remote, exc or type(exc).__name__)
                 conn.close()
                 continue
+            self._open = [(c, ch) for c, ch in self._open if c.fileno() != -1] + [(conn, chan)]
             for src, dst in ((conn, chan), (chan, conn)):
                 threading.Thread(target=_pump, args=(src, dst), daemon=True).start()
 
     def close(self) -> None:
+        """Stop listening and end every connection (shutdown wakes threads blocked in accept/recv)."""
         self._closed.set()
+        for conn, chan in [(self._listener, None), *self._open]:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            if chan is not None:
+                chan.close()
+        self._open.clear()
+        self._thread.join(5)
         with contextlib.suppress(OSError):
             self._listener.close()
 
@@ -72,5 +83,8 @@ def _pump(src: Any, dst: Any) -> None:
         pass
     finally:
         for end in (src, dst):
+            with contextlib.suppress(Exception):
+                if isinstance(end, socket.socket):
+                    end.shutdown(socket.SHUT_RDWR)  # wakes the other direction's recv
             with contextlib.suppress(Exception):
                 end.close()
