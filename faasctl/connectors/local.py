@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import FaasctlError, NodeSetupFailed, NodeUnreachable
+from ..errors import NodeSetupFailed, NodeUnreachable
 from .base import STREAM_CHUNK, Result
 
 KIND = "local"
@@ -73,7 +73,7 @@ class LocalConnector:
                     proc.wait()
             err.seek(0)
             if code != 0:
-                raise FaasctlError(f"{argv[0]} on node {self.name} exited {code}: {_last_line(err.read())}")
+                raise NodeSetupFailed(f"{argv[0]} on node {self.name} exited {code}: {_last_line(err.read())}")
 
     def stream_in(self, argv: tuple[str, ...] | list[str], chunks: Iterable[bytes],
                   timeout: float = 1800.0) -> Result:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..errors import FaasctlError, NodeUnreachable
+from ..errors import NodeSetupFailed, NodeUnreachable
 from .base import STREAM_CHUNK, Result
 
 STREAM_IDLE = 300.0  # a stream that moves no byte for this long is broken
@@ -57,7 +57,7 @@ def read_stdout(chan: Any, what: str, timeout: float) -> Iterator[bytes]:
     finally:
         chan.close()
     if code != 0:
-        raise FaasctlError(f"{what} exited {code}: {_last_line(err)}")
+        raise NodeSetupFailed(f"{what} exited {code}: {_last_line(err)}")
 
 
 def write_stdin(chan: Any, what: str, chunks: Iterable[bytes], timeout: float) -> Result:
