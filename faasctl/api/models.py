@@ -88,6 +88,9 @@ class NodeOut(BaseModel):
     down_since: float | None = None
     last_error: str = ""
     next_probe_at: float | None = None
+    stem_cells: dict[str, int] = Field(default_factory=dict, description="idle stem cells per runtime (when up)")
+    drained: bool = Field(False, description="placement gives it no new calls; its running calls finish")
+    drained_since: float | None = None
 
 
 class RuntimeIn(BaseModel):

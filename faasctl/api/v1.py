@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 
-from ..core import calls, functions, invoke, nodes, runtimes
+from ..core import calls, functions, invoke, nodes, nodestatus, runtimes
 from ..core.context import Context
 from ..core.names import NAME_MAX
 from ..core.policy import Spec, with_options
@@ -32,26 +32,40 @@ from .models import (
 
 router = APIRouter(prefix="/v1")
 Name = Annotated[str, Path(min_length=1, max_length=NAME_MAX, description="A runtime or function name")]
+NodeName = Annotated[str, Path(min_length=1, max_length=NAME_MAX, description="A node name")]
 CallNum = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 # -- nodes ---------------------------------------------------------------------------
 
 
-def _nodes_with_status(ctx: Context) -> list[dict[str, Any]]:
-    from ..core import health
-
-    known = nodes.all_nodes(ctx)
-    before = health.read_all(ctx.fast)
-    live = {n["name"]: health.checked_status(ctx, n, before.get(n["name"])) for n in known}
-    after = health.read_all(ctx.fast)
-    return [{**node, **live[node["name"]], **health.view(after.get(node["name"]))} for node in known]
-
-
 @router.get("/nodes", response_model=list[NodeOut], tags=["nodes"])
 async def list_nodes(request: Request) -> Any:
     """Every node with its live status (an unreachable node is listed with `up: false`)."""
-    return await core_of(request)(_nodes_with_status)
+    return await core_of(request)(nodestatus.with_status)
+
+
+@router.post("/nodes/{name}/drain", status_code=204, response_class=Response, tags=["nodes"])
+async def drain_node(name: NodeName, request: Request) -> Response:
+    """Give the node no new calls (its running calls finish); draining it again changes nothing."""
+    await core_of(request)(nodestatus.set_drained, name, True)
+    return Response(status_code=204)
+
+
+@router.delete("/nodes/{name}/drain", status_code=204, response_class=Response, tags=["nodes"])
+async def undrain_node(name: NodeName, request: Request) -> Response:
+    """Put a drained node back in service (a node in service stays as it is)."""
+    await core_of(request)(nodestatus.set_drained, name, False)
+    return Response(status_code=204)
+
+
+@router.delete("/nodes/{name}", status_code=204, response_class=Response, tags=["nodes"])
+async def delete_node(name: NodeName, request: Request) -> Response:
+    """Stop the node's agent, remove its containers and volumes, forget it (`faasctl node rm`).
+
+    A node that cannot be reached is not forgotten (503); `faasctl node rm NAME --force` does that."""
+    await core_of(request)(nodes.remove, name)
+    return Response(status_code=204)
 
 
 # -- runtimes ------------------------------------------------------------------------

@@ -171,59 +171,77 @@ def list_(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     """Nodes with their live state: reachable, agent version, running calls, warm containers.
 
     A node marked down (suspect) is not asked until its next probe is due; its row says
-    since when it is down, the last error and when it is probed next."""
-    from ..core import health, nodes
+    since when it is down, the last error and when it is probed next. A drained node
+    (`faasctl node drain`) says so: it gets no new calls."""
+    from ..core import health, nodestatus
     from ..core.context import Context
 
-    ctx = Context()
-    known = nodes.all_nodes(ctx)  # opens the state (and adds the health table to an older file)
-    before = health.read_all(ctx.fast)
-    live = {n["name"]: health.checked_status(ctx, n, before.get(n["name"])) for n in known}
-    after = health.read_all(ctx.fast)
-    rows = [{**n, "status": live[n["name"]], "health": health.view(after.get(n["name"]))} for n in known]
+    entries = nodestatus.gather(Context())
     if json_out:
-        emit_json(rows)
+        emit_json([{**e["node"], "status": e["status"], "health": health.view(e["health"]),
+                    "drained": e["drained_since"] is not None, "drained_since": e["drained_since"]}
+                   for e in entries])
         return
     table(["name", "kind", "host", "state", "agent", "running", "warm", "endpoint"],
-          [[r["name"], r["kind"], r["host"] + (f":{r['port']}" if r["kind"] == "ssh" else ""),
-            _state(r["status"], after.get(r["name"])), r["status"].get("agent", ""),
-            r["status"].get("running", ""), sum(r["status"].get("warm", {}).values()) if r["status"]["up"] else "",
-            r["zmq_endpoint"]] for r in rows],
+          [[n["name"], n["kind"], n["host"] + (f":{n['port']}" if n["kind"] == "ssh" else ""), _state(e),
+            st.get("agent", ""), st.get("running", ""), sum(st.get("warm", {}).values()) if st["up"] else "",
+            n["zmq_endpoint"]] for e in entries for n, st in [(e["node"], e["status"])]],
           empty="no nodes yet; add one with: faasctl node add local")
-    for r in rows:
-        if r["health"]["suspect"]:
-            print(f"{r['name']}: {r['health']['last_error']}", file=sys.stderr)
+    for e in entries:
+        if e["health"]:
+            print(f"{e['node']['name']}: {e['health']['last_error']}", file=sys.stderr)
 
 
-def _state(status: dict[str, Any], suspect: dict[str, Any] | None) -> str:
+def _state(entry: dict[str, Any]) -> str:
     from ..core import health
 
-    if suspect:
-        return health.describe(suspect)
-    return "up" if status["up"] else "DOWN"
+    suspect = entry["health"]
+    state = health.describe(suspect) if suspect else "up" if entry["status"]["up"] else "DOWN"
+    return f"{state}, drained" if entry["drained_since"] is not None else state
 
 
 @app.command("status")
 def status(name: str, json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """One node's live status, including warm containers per function. It is asked at once,
     even if marked down; if it answers, the mark is cleared."""
-    from ..core import health, nodes
+    from ..core import health, nodestatus
     from ..core.context import Context
     from ..errors import NodeUnreachable
 
-    ctx = Context()
-    node = nodes.get(ctx, name)
-    st = health.checked_status(ctx, node, health.read_all(ctx.fast).get(name), force=True)
-    row = health.read_all(ctx.fast).get(name)
+    entry = nodestatus.one(Context(), name)
+    st, row, drained = entry["status"], entry["health"], entry["drained_since"] is not None
     if json_out:
-        emit_json({**st, "health": health.view(row)})
+        emit_json({**st, "health": health.view(row), "drained": drained, "drained_since": entry["drained_since"]})
     elif not st["up"]:
         raise NodeUnreachable(health.down_message(name, row) if row else f"node {name} is down: {st['error']}",
                               "check the agent log on the node: "
                               f"faasctl node logs {name}; it is skipped by placement until it answers again")
     else:
-        print(f"node {name}: up, agent {st['agent']}, {st['running']} running, uptime {st['uptime_s']} s")
+        drain_note = ", drained (no new calls)" if drained else ""
+        print(f"node {name}: up{drain_note}, agent {st['agent']}, {st['running']} running, "
+              f"uptime {st['uptime_s']} s")
         table(["function", "warm", "containers"], [[f, st["warm"].get(f, 0), c] for f, c in st["containers"].items()])
+
+
+@app.command("drain")
+def drain(name: str) -> None:
+    """Give a node no new calls (placement skips it, `invoke --node` refuses it); its running
+    calls finish. Draining a drained node changes nothing. Undo with `faasctl node undrain`."""
+    from ..core import nodestatus
+    from ..core.context import Context
+
+    changed = nodestatus.set_drained(Context(), name, True)
+    print(f"node {name} {'drained' if changed else 'was drained already'}: it gets no new calls")
+
+
+@app.command("undrain")
+def undrain(name: str) -> None:
+    """Put a drained node back in service: placement uses it again. A node in service stays so."""
+    from ..core import nodestatus
+    from ..core.context import Context
+
+    changed = nodestatus.set_drained(Context(), name, False)
+    print(f"node {name} {'back in service' if changed else 'was in service already'}")
 
 
 @app.command("rm")

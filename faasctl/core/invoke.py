@@ -15,7 +15,16 @@ import os
 import time
 from typing import Any
 
-from ..errors import CallTimedOut, FaasctlError, FunctionFailed, InvalidInput, NodeUnreachable, NotDelivered, NotFound
+from ..errors import (
+    CallTimedOut,
+    Conflict,
+    FaasctlError,
+    FunctionFailed,
+    InvalidInput,
+    NodeUnreachable,
+    NotDelivered,
+    NotFound,
+)
 from ..state import fastpath
 from . import health, placement
 from .context import Context
@@ -122,6 +131,12 @@ def _fail(conn: Any, call_num: int, status: str, node: str, error: str) -> None:
 
 
 def _candidates(ctx: Context, fn: dict[str, Any], holders: list[dict[str, Any]], node: str) -> list[dict[str, Any]]:
+    """The holders in the order to try them: placement's order, or the one `node` asked for.
+
+    Drained nodes are left out. Asking for a drained node by name is a Conflict (409, exit
+    4), not InvalidInput: the request is well-formed and the node exists, but its current
+    state refuses new calls, and it is accepted again once the node is undrained. The call
+    is refused before it is recorded, so no call record is left behind."""
     if not holders:
         raise NotFound(f"function {fn['name']} is not deployed on any node", "deploy it again: faasctl fn deploy")
     for h in holders:
@@ -131,11 +146,20 @@ def _candidates(ctx: Context, fn: dict[str, Any], holders: list[dict[str, Any]],
         if not picked:
             raise NotFound(f"function {fn['name']} is not deployed on node {node}",
                            f"it is on: {', '.join(h['name'] for h in holders)}")
+        if not placement.in_service(picked):
+            raise Conflict(f"node {node} is drained: it takes no new calls",
+                           f"undrain it first (faasctl node undrain {node}), or leave out --node")
         return picked
     policy = fn["placement"] or "round-robin"
     pinned = json.loads(fn["pinned"] or "[]")
     if pinned:
         holders = placement.pinned_nodes(holders, pinned)
+    serving = placement.in_service(holders)
+    if holders and not serving:
+        names = ", ".join(h["name"] for h in holders)
+        raise Conflict(f"every node that could run {fn['name']} is drained ({names})",
+                       "undrain one: faasctl node undrain NAME (see `faasctl node list`)")
+    holders = serving
     if policy in ("least-loaded", "warm-first") and len(holders) > 1:
         loads, warm = {}, {}
         for h in holders:

@@ -26,6 +26,11 @@ def pinned_nodes(nodes: Sequence[dict[str, Any]], selectors: Sequence[str]) -> l
     return chosen
 
 
+def in_service(nodes: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The nodes not drained (`drained` as the fast path joins it: 1/0, or absent on an old file)."""
+    return [node for node in nodes if not node.get("drained")]
+
+
 def order(policy: str, nodes: Sequence[dict[str, Any]], *, last: str = "", function: str = "",
           loads: dict[str, float] | None = None, warm: dict[str, int] | None = None,
           rng: random.Random | None = None) -> list[dict[str, Any]]:

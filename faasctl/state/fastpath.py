@@ -79,18 +79,33 @@ def target(conn: StateConnection, function: str) -> dict[str, Any]:
 
 HOLDERS = ("SELECT n.*{} FROM node n JOIN deployment d ON d.node_name = n.name{} "
            "WHERE d.function_name=? AND d.digest=? ORDER BY n.name")
-HEALTH_COLUMNS = ", h.failures, h.down_since, h.last_error, h.skip_until, h.probing_until"
+# Tables joined in when the file has them (each was added after `node`): core.health's
+# suspect marks, and models.NodeDrain (`drained` is 1 for a drained node, else 0).
+OPTIONAL_JOINS = {
+    "node_health": (", h.failures, h.down_since, h.last_error, h.skip_until, h.probing_until",
+                    " LEFT JOIN node_health h ON h.node = n.name"),
+    "node_drain": (", (r.node IS NOT NULL) AS drained", " LEFT JOIN node_drain r ON r.node = n.name"),
+}
 
 
 def _holders(conn: StateConnection, function: str, digest: str) -> list[sqlite3.Row]:
-    """The nodes holding `digest`, with their health (core.health) joined in, if any."""
-    try:
-        return conn.execute(HOLDERS.format(HEALTH_COLUMNS, " LEFT JOIN node_health h ON h.node = n.name"),
-                            (function, digest)).fetchall()
-    except sqlite3.OperationalError as exc:
-        if "node_health" not in str(exc):
-            raise
-        return conn.execute(HOLDERS.format("", ""), (function, digest)).fetchall()  # a file older than health
+    """The nodes holding `digest`, with their health (core.health) and drain mark joined in.
+
+    A file older than one of those tables lacks it (only create_all makes them, and
+    `invoke` never runs it): that join is left out, so each such node reads as healthy
+    and in service."""
+    joins = dict(OPTIONAL_JOINS)
+    for _ in range(len(OPTIONAL_JOINS) + 1):  # bounded: each retry drops one missing table
+        columns = "".join(c for c, _ in joins.values())
+        try:
+            return conn.execute(HOLDERS.format(columns, "".join(j for _, j in joins.values())),
+                                (function, digest)).fetchall()
+        except sqlite3.OperationalError as exc:
+            missing = next((t for t in joins if f"no such table: {t}" in str(exc)), None)
+            if missing is None:
+                raise
+            del joins[missing]
+    raise StateError("state file error: tables missing", "run any faasctl command that changes state")
 
 
 def insert_call(conn: sqlite3.Connection, uid: str, fn: dict[str, Any], params: Any, is_async: bool) -> int:

@@ -73,6 +73,17 @@ class NodeHealth(SQLModel, table=True):
     probing_until: float = 0.0  # a probe is in progress until then
 
 
+class NodeDrain(SQLModel, table=True):
+    """A drained node (no row: in service): placement gives it no new calls, running ones
+    finish. Its own table, so create_all adds it to an old file. Only the ORM writes it
+    (`faasctl node drain`, the API); the fast path reads it in a LEFT JOIN and treats a
+    file without the table as having no drained node, so its schema lives here alone."""
+
+    __tablename__ = "node_drain"
+    node: str = Field(primary_key=True)
+    since: float = Field(default_factory=now)
+
+
 class Runtime(SQLModel, table=True):
     name: str = Field(primary_key=True)
     image: str
