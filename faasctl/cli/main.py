@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import typer
 
 from .. import __version__
-from . import call, fn, node, runtime, serve, top
+from . import call, dashboard, fn, node, runtime, serve, top
 from .environment import Environment, current, using
 
 app = typer.Typer(
@@ -33,6 +33,7 @@ app.add_typer(fn.app, name="fn")
 app.add_typer(call.app, name="call")
 top.register(app)
 serve.register(app)
+dashboard.register(app)
 
 
 def _version(value: bool) -> None:
