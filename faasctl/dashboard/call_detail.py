@@ -81,7 +81,7 @@ def render(call: dict[str, Any], log: str) -> str:
         return f"[b]{label:<10}[/b] {escape(str(value))}"
 
     def when(stamp: float | None) -> str:
-        return "-" if stamp is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+        return "-" if stamp is None else time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(stamp))
 
     params = json.dumps(call.get("params"), indent=2, ensure_ascii=False)
     lines = [
