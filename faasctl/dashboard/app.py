@@ -73,6 +73,7 @@ class DashboardApp(App[None]):
         self._busy = {"slow": False, "calls": False}
         self._errors = {"slow": "", "calls": ""}
         self._summary = ""
+        self._status_line = ""
         self._notified = ""
         self.functions: dict[str, dict[str, Any]] = {}
 
@@ -145,7 +146,10 @@ class DashboardApp(App[None]):
         status = self.query_one("#status", Static)
         problem = "; ".join(dict.fromkeys(e for e in self._errors.values() if e))
         status.set_class(bool(problem), "error")
-        status.update(escape(f"error: {problem}" if problem else self._summary or "no data yet"))
+        line = escape(f"error: {problem}" if problem else self._summary or "no data yet")
+        if line != self._status_line:  # unchanged: no redraw (an idle dashboard stays idle)
+            self._status_line = line
+            status.update(line)
         if problem and problem != self._notified:
             self.notify(problem, title="source", severity="error", timeout=6)
         self._notified = problem

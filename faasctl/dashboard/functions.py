@@ -80,11 +80,16 @@ class FunctionsView(Vertical):
         who = name or "all"
         self.query_one("#rate", Sparkline).data = rate
         self.query_one("#latency", Sparkline).data = latency
-        self.query_one("#rate-label", Label).update(f"{who}: calls/s, last 5 min (peak {max(rate):.1f})")
-        self.query_one("#latency-label", Label).update(f"{who}: latency ms, last 5 min (peak {max(latency):.0f})")
         function = self.functions.get(name)
-        warm = fmt.warm_per_node(function) if function else "-"
-        self.query_one("#warm", Label).update(f"{who}: warm per node {warm}" if function else "")
+        self._label("#rate-label", f"{who}: calls/s, last 5 min (peak {max(rate):.1f})")
+        self._label("#latency-label", f"{who}: latency ms, last 5 min (peak {max(latency):.0f})")
+        self._label("#warm", f"{who}: warm per node {fmt.warm_per_node(function)}" if function else "")
+
+    def _label(self, selector: str, text: str) -> None:
+        """Update only on a change: an idle dashboard redraws nothing."""
+        label = self.query_one(selector, Label)
+        if str(label.content) != text:
+            label.update(text)
 
     def _request(self, verb: str) -> None:
         name = self.selected
