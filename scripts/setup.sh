@@ -20,6 +20,7 @@ install_packages() {
   [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
   command -v ssh >/dev/null || missing+=(openssh-client)
   command -v ip >/dev/null || missing+=(iproute2)
+  command -v tmux >/dev/null || missing+=(tmux)  # the dashboard's real-terminal test and bench
   python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
   if [ ${#missing[@]} -eq 0 ]; then say "system packages present"; return; fi
   say "installing ${missing[*]}"
