@@ -33,7 +33,11 @@ def _shaped(model_name: str, rows: Any) -> Any:
 
 
 class LocalSource:
-    """The state file of this machine (FAASCTL_HOME), through the core, as `faasctl serve` does."""
+    """The state file of this machine (FAASCTL_HOME), through the core, as `faasctl serve` does.
+
+    Like serve's threads, an invoke here does not probe suspect nodes inline; `nodes()`
+    does (health.checked_status probes a node whose window has ended), and the dashboard
+    asks for nodes every few seconds, so it plays the part of serve's prober."""
 
     def __init__(self, settings: Settings | None = None, threads: int = 8) -> None:
         from ..core.context import Context
