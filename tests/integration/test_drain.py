@@ -113,6 +113,12 @@ def test_api_drain_undrain_and_remove(pair: Platform) -> None:
             rows = {n["name"]: n for n in c.get("/v1/nodes").json()}
             assert rows["n1"]["drained"] is True and rows["n1"]["drained_since"] and rows["n2"]["drained"] is False
             assert listed(pair)["n1"]["drained"] is True  # the CLI sees what the API did
+            pair.cli("fn", "deploy", "api-dr", str(api_function(pair)), "--runtime", "python",
+                     "--handler", "main:handle")
+            refused = c.post("/v1/functions/api-dr/invocations", json={"node": "n1"})
+            assert refused.status_code == 409 and "drained" in refused.json()["error"], refused.text
+            placed = c.post("/v1/functions/api-dr/invocations", json={})
+            assert placed.status_code == 200 and placed.json()["node"] in ("n2", "n3"), placed.text
         finally:
             assert c.delete("/v1/nodes/n1/drain").status_code == 204
         assert c.delete("/v1/nodes/n1/drain").status_code == 204
@@ -134,3 +140,10 @@ def token_file(plat: Platform) -> Path:
     path.write_text(TOKEN + "\n")
     path.chmod(0o600)
     return path
+
+
+def api_function(plat: Platform) -> Path:
+    src = plat.home / "api-dr-src"
+    src.mkdir(exist_ok=True)
+    (src / "main.py").write_text(TRIVIAL)
+    return src
