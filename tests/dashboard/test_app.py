@@ -181,3 +181,20 @@ async def test_q_quits_and_closes_the_source() -> None:
         await loaded(pilot)
         await pilot.press("q")
     assert ("close",) in source.actions and app.return_code == 0
+
+
+async def test_live_refresh_shows_a_node_going_down_and_a_failed_call() -> None:
+    app = fake_app(live=True)  # the real timers: nodes every 2 s, calls every 1 s
+    source = app.source
+    assert isinstance(source, FakeSource)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        nodes = app.query_one("#nodes-table")
+        assert str(nodes.get_row("local")[1]) == "up"
+        source._nodes[0].update(up=False, suspect=False, last_error="agent did not answer")
+        failed = {**source._calls[0], "callNum": 131, "status": "ERROR", "error": "boom"}
+        source._calls.insert(0, failed)
+        await until(pilot, lambda: str(nodes.get_row("local")[1]) == "down", "the node shown down")
+        calls = app.query_one("#calls-table")
+        await until(pilot, lambda: "131" in [str(k.value) for k in calls.rows], "the failed call in the tail")
+        assert str(calls.get_row("131")[2]) == "ERROR"
