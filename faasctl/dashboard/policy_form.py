@@ -25,12 +25,12 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 def field_widget(spec: Spec, value: Any) -> Widget:
     ident = f"policy-{spec.name}"
     if spec.choices:
-        return Select([(c, c) for c in spec.choices], value=value, allow_blank=False, id=ident)
+        return Select([(c, c) for c in spec.choices], value=value, allow_blank=False, compact=True, id=ident)
     if spec.kind is bool:
-        return Checkbox(spec.name, value=bool(value), id=ident)
+        return Checkbox(spec.name, value=bool(value), compact=True, id=ident)
     if spec.kind is list:
-        return Input(", ".join(value or ()), placeholder="node or KEY=VALUE, comma-separated", id=ident)
-    return Input(f"{value:g}" if isinstance(value, float) else str(value), id=ident)
+        return Input(", ".join(value or ()), placeholder="node or KEY=VALUE, comma-separated", compact=True, id=ident)
+    return Input(f"{value:g}" if isinstance(value, float) else str(value), compact=True, id=ident)
 
 
 def read_widget(spec: Spec, widget: Widget) -> Any:
@@ -63,7 +63,8 @@ class PolicyForm(ModalScreen["dict[str, Any] | None"]):
     PolicyForm { align: center middle; }
     PolicyForm > VerticalScroll { width: 90; max-width: 100%; height: 100%; border: thick $primary;
                                   padding: 0 1; background: $surface; }
-    PolicyForm .help { color: $text-muted; margin-top: 1; }
+    PolicyForm .help { width: 100%; color: $text-muted; margin-top: 1; }
+    PolicyForm Input, PolicyForm Select { width: 40; }
     PolicyForm Horizontal { height: auto; margin-top: 1; }
     PolicyForm #problem { color: $error; }
     """
@@ -85,7 +86,8 @@ class PolicyForm(ModalScreen["dict[str, Any] | None"]):
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one(VerticalScroll).border_title = f"policy of {self.function} (Esc cancels)"
+        self.query_one(VerticalScroll).border_title = f"policy of {self.function} (Tab: next field, Esc cancels)"
+        self.query_one(f"#policy-{FUNCTION_KEYS[0]}").focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

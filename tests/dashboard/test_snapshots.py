@@ -40,6 +40,7 @@ def after(*keys: str) -> Callable[[Pilot[None]], object]:
     pytest.param(("question_mark",), id="help"),
     pytest.param(("2", "i"), id="invoke_form"),
     pytest.param(("2", "x"), id="confirm"),
+    pytest.param(("2", "p"), id="policy_form"),
 ])
 def test_screen(snap_compare: Callable[..., bool], keys: tuple[str, ...], size: tuple[int, int]) -> None:
     assert snap_compare(fake_app(), run_before=after(*keys), terminal_size=size)
