@@ -45,7 +45,7 @@ CLOSE_WITHIN = 10.0  # seconds the source gets to close on quit
 class DashboardApp(App[None]):
     TITLE = "faasctl dashboard"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
+        Binding("q", "leave", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help"),
         Binding("i", "invoke", "Invoke"),
@@ -168,6 +168,16 @@ class DashboardApp(App[None]):
         self.refresh_calls()
 
     # -- screens and actions ------------------------------------------------------------
+
+    MAIN_ONLY = frozenset({"leave", "help", "invoke", "tab", "refresh_now"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """In a form or window these keys belong to it: `q` or `i` typed there neither quits
+        nor stacks another form (Ctrl-C still quits)."""
+        return action not in self.MAIN_ONLY or len(self.screen_stack) == 1
+
+    def action_leave(self) -> None:
+        self.exit()
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab

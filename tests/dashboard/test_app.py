@@ -121,6 +121,22 @@ async def test_filters_go_to_the_source() -> None:
         await loaded(pilot)
         await pilot.press("3", "slash", *"sizes", "enter")
         await until(pilot, lambda: app.query_one("#calls-table").row_count == 10, "the filtered tail")
+        await pilot.press("slash", "ctrl+a", "ctrl+k", *"qi12")  # typed into the filter: no quit, no form, no tab
+        assert app.query_one("#function-filter", Input).value == "qi12" and app.is_running
+        assert app.query_one(TabbedContent).active == "calls" and len(app.screen_stack) == 1
+
+
+async def test_keys_in_a_window_belong_to_it() -> None:
+    app = fake_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("2", "x")
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("q", "i", "1")  # neither quits, nor opens a form, nor switches the tab below
+        assert isinstance(app.screen, Confirm) and len(app.screen_stack) == 2 and app.is_running
+        assert app.query_one(TabbedContent).active == "functions"
+        await pilot.press("escape", "ctrl+c")  # Ctrl-C quits from anywhere
+    assert app.return_code == 0
 
 
 async def test_source_errors_show_and_the_app_goes_on() -> None:
