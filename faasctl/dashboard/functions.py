@@ -32,10 +32,10 @@ class FunctionsView(Vertical):
     ]
     DEFAULT_CSS = """
     FunctionsView DataTable { height: 1fr; }
-    FunctionsView #trends { height: 3; }
+    FunctionsView #trends { height: 30%; min-height: 3; }
     FunctionsView #warm { height: 1; padding: 0 1; }
     FunctionsView .trend { width: 1fr; padding: 0 1; }
-    FunctionsView Sparkline { height: 2; }
+    FunctionsView Sparkline { height: 1fr; }
     """
 
     def __init__(self, clock: Callable[[], float] = time.time, **kwargs: Any) -> None:
