@@ -91,8 +91,21 @@ def _follow(ctx: Any, function: str, status: str, limit: int, json_out: bool) ->
         for r in stream:
             if r["callNum"] not in shown:
                 line(r)
+    except BrokenPipeError:  # the reader went away (`| head -3`): stop as quietly as tail does
+        _quiet_stdout(out)
     finally:
         ctx.close()
+
+
+def _quiet_stdout(out: Any) -> None:
+    """After a broken pipe, point the process's stdout at /dev/null, so the flush at exit
+    does not report the same broken pipe again."""
+    import os
+    import sys
+
+    if out is sys.stdout:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 @app.command("get")
