@@ -67,8 +67,10 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
     with transaction(ctx.engine) as s:
         fn = s.get(Function, name)
         changed = fn is None or fn.digest != art.digest
-        if fn is None:
-            fn = Function(name=name, runtime_name=runtime)
+        if fn is None:  # new, or removed before: its versions (and calls) are kept, so numbering goes on
+            last = s.exec(select(func.max(FunctionVersion.version))
+                          .where(FunctionVersion.function_name == name)).one()
+            fn = Function(name=name, runtime_name=runtime, version=int(last or 0))
         if changed:
             fn.version += 1
             s.add(FunctionVersion(function_name=name, version=fn.version, digest=art.digest,

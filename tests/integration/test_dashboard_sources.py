@@ -144,3 +144,28 @@ def test_remote_errors_for_a_bad_token_and_nothing_listening(api: ApiServer, tmp
     assert url in down.value.message and url in down.value.hint
     with pytest.raises(InvalidInput):
         RemoteSource("ftp://example.com")
+
+
+def test_remove_function_and_node_through_both(platform: Platform, api: ApiServer, tmp_path: Path) -> None:
+    from faasctl.core import nodes
+
+    src = tmp_path / "gone"
+    src.mkdir()
+    (src / "main.py").write_text(HANDLER)
+
+    async def work(source: Any) -> tuple[int, bool, bool]:
+        platform.cli("fn", "deploy", "src-gone", str(src), "--runtime", "python", "--handler", "main:handle")
+        version = next(f["version"] for f in await source.functions() if f["name"] == "src-gone")
+        await source.remove_function("src-gone")
+        fn_gone = "src-gone" not in {f["name"] for f in await source.functions()}
+        await asyncio.to_thread(nodes.add_local, platform.context(), "src-extra")
+        try:
+            await source.remove_node("src-extra")
+        finally:
+            node_gone = "src-extra" not in {n["name"] for n in await source.nodes()}
+            if not node_gone:  # never leave a second node on the shared platform
+                await asyncio.to_thread(nodes.remove, platform.context(), "src-extra", False, None, True)
+        return version, fn_gone, node_gone
+
+    # deployed again after its removal: its version numbering goes on (calls keep their versions)
+    assert both(platform, api, work) == ((1, True, True), (2, True, True))
