@@ -26,11 +26,14 @@ from .table import Requested, current_key, fill
 COLUMNS = ("#", "Function", "Status", "Node", "Start", "Queue ms", "Run ms", "Age", "Result / error")
 
 
+class CallsTable(DataTable[Any]):
+    """The tail's table: its Enter (select the row, which opens the call) shows in the footer."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Open call")]
+
+
 class CallsView(Vertical):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "Open call", show=True),
-        Binding("slash", "filter", "Filter"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("slash", "filter", "Filter")]
     DEFAULT_CSS = """
     CallsView #filters { height: 1; }
     CallsView #function-filter { width: 1fr; }
@@ -49,13 +52,13 @@ class CallsView(Vertical):
         with Horizontal(id="filters"):
             yield Input(placeholder="/ filter: function (empty: all)", compact=True, id="function-filter")
             yield Select([(s, s) for s in STATUSES], prompt="any status", compact=True, id="status-filter")
-        table: DataTable[str | Text] = DataTable(cursor_type="row", zebra_stripes=True, id="calls-table")
+        table = CallsTable(cursor_type="row", zebra_stripes=True, id="calls-table")
         table.add_columns(*COLUMNS)
         yield table
 
     @property
-    def table(self) -> DataTable[str | Text]:
-        return self.query_one("#calls-table", DataTable)
+    def table(self) -> CallsTable:
+        return self.query_one("#calls-table", CallsTable)
 
     @property
     def function_filter(self) -> str:

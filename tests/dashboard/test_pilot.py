@@ -91,6 +91,14 @@ async def test_tail_detail_invoke_and_remove(platform: Platform, tmp_path: Path)
         await until(pilot, lambda: {done, failed} <= set(keys(app, "#calls-table")), "the form's calls in the tail")
         row = app.query_one("#calls-table", DataTable).get_row(failed)
         assert str(row[2]) == "ERROR"
+        highlight(app, "#calls-table", failed)
+        await pilot.press("enter")
+        assert isinstance(app.screen, CallDetail)
+        detail = app.screen.query_one("#detail", Static)
+        await until(pilot, lambda: "[b]log" in str(detail.content), "the failed call's detail")
+        shown = str(detail.content)
+        assert "ERROR" in shown and "boom" in shown and "about to fail" in shown, shown
+        await pilot.press("escape")
 
         # remove a function: asks first, then it is gone from the view and the state
         await pilot.press("2")
