@@ -1,6 +1,7 @@
 """The one exception tree of faasctl, and the only place exit codes are decided.
 
     FaasctlError                  exit 1   anything else we anticipated
+    ├── InternalError             exit 1   a bug: an unexpected error, its traceback printed
     ├── InvalidInput              exit 2   a bad name, value, file or archive
     ├── NotFound                  exit 3   unknown node, runtime, function or call
     ├── Conflict                  exit 4   it exists already / is in use
@@ -82,6 +83,11 @@ class AgentError(FaasctlError):
 
 class Busy(AgentError):
     exit_code, http_status = ExitCode.BUSY, 429
+
+
+class InternalError(FaasctlError):
+    """Not the user's doing: something faasctl did not expect stopped it (a front end's own
+    crash, reported after its traceback), so the hint asks for a report."""
 
 
 class FunctionFailed(FaasctlError):

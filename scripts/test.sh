@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 VENV=${FAASCTL_VENV:-$PWD/.venv}
 # Tests that need no Docker, sshd, rsync or dist/faasctl: all of tests/unit, plus the
 # in-process integration tests named here.
-FAST=(tests/unit tests/integration/test_ssh_fanout.py)
+FAST=(tests/unit tests/integration/test_ssh_fanout.py tests/dashboard/test_app.py tests/dashboard/test_rows.py
+      tests/dashboard/test_cli.py)
 fast=0
 if [ "${1:-}" = "--fast" ]; then fast=1; shift; fi
 if [ "$fast" = 0 ]; then

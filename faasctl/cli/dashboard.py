@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
         app = DashboardApp(source)
         app.run()
         if app.return_code:  # textual has printed the traceback of what stopped it
-            from ..errors import FaasctlError
+            from ..errors import InternalError
 
-            raise FaasctlError("the dashboard stopped on an unexpected error (above)",
+            raise InternalError("the dashboard stopped on an unexpected error (above)",
                                "please report it with the traceback")
