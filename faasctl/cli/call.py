@@ -39,13 +39,13 @@ def list_(
     With --follow the recent calls are printed oldest first, then every call that finishes
     (new ones, and unfinished ones when they finish) as one more line, like `tail -f`; the
     state file is read about twice a second."""
-    from ..core import calls
+    from ..core import listing  # plain sqlite3: no ORM import for a listing
     from ..core.context import Context
 
     if follow:
         _follow(Context(), function, status, limit, json_out)
         return
-    rows = calls.list_calls(Context(), function, status, limit, refresh=20)
+    rows = listing.list_calls(Context(), function, status, limit, refresh=20)
     if json_out:
         emit_json(rows)
         return
@@ -111,10 +111,10 @@ def _quiet_stdout(out: Any) -> None:
 @app.command("get")
 def get(number: int, json_out: bool = typer.Option(False, "--json", help="Print the whole record as JSON.")) -> None:
     """One call (refreshed from its node while unfinished)."""
-    from ..core import calls
+    from ..core import listing
     from ..core.context import Context
 
-    record = calls.get(Context(), number)
+    record = listing.get_call(Context(), number)
     emit_json(record) if json_out else show(record)
 
 

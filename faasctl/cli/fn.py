@@ -59,10 +59,10 @@ def deploy(
 @app.command("list")
 def list_(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Functions with their policy, nodes, calls, errors and latency."""
-    from ..core import functions
+    from ..core import listing  # plain sqlite3: no ORM import for a listing
     from ..core.context import Context
 
-    rows = functions.all_functions(Context(), live=True)
+    rows = listing.all_functions(Context(), live=True)
     if json_out:
         emit_json(rows)
         return

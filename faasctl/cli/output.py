@@ -23,6 +23,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = ""
         if empty:
             print(empty, file=env.stderr)
         return
+    cells = [[h.upper() for h in headers], *([("" if c is None else str(c)) for c in row] for row in rows)]
+    if not (env.colour and env.stdout_isatty) and all(_plain(c) for row in cells for c in row):
+        env.stdout.write(plain_table(cells))
+        return
     import io
 
     from rich.console import Console
@@ -40,6 +44,19 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = ""
             highlight=False, emoji=False, markup=False, color_system="standard" if tty and env.colour else None,
             ).print(grid)
     env.stdout.write("".join(ln.rstrip() + "\n" for ln in buf.getvalue().splitlines()))
+
+
+def _plain(text: str) -> bool:
+    return text.isascii() and text.isprintable()
+
+
+def plain_table(cells: Sequence[Sequence[str]]) -> str:
+    """What rich draws for `table` when there is no style and no cell holds a wide, control
+    or non-ASCII character: the columns left-aligned, two spaces apart, lines right-
+    stripped. Without rich, because importing it costs a read-only command about 30 ms
+    (tests/unit/test_listing_output.py compares the two)."""
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    return "".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n" for row in cells)
 
 
 def progress(prefix: str) -> Callable[[str], None]:

@@ -72,7 +72,7 @@ def list_(
     available: bool = typer.Option(False, "--available", help="The built-in runtimes shipped with faasctl."),
 ) -> None:
     """Registered runtimes, or with --available the built-ins `runtime add NAME` can use."""
-    from ..core import runtimes
+    from ..core import listing as runtimes  # plain sqlite3: no ORM import for a listing
     from ..core.context import Context
 
     if available:

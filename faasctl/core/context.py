@@ -37,6 +37,17 @@ class Context:
 
         return fastpath.connect(self.settings.state_path)
 
+    @cached_property
+    def reader(self) -> StateConnection:
+        """The plain sqlite3 connection for reads (core/listing.py), on a file that keeps the
+        call counts. Only a home without a state file opens the ORM engine, which makes it."""
+        if not self.settings.state_path.exists():
+            self.engine  # noqa: B018  (opening it creates the file and its tables)
+        from ..state import aggregates
+
+        aggregates.ensure(self.fast)
+        return self.fast
+
     def identity(self) -> dict[str, str]:
         """This operator's CURVE key pair (FAASCTL_HOME/keys, 0600), made on first need."""
         if self._identity is None:

@@ -7,13 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from faasctl_agent.protocol import FAILED
 from sqlmodel import func, select
 
 from ..errors import AgentError, InvalidInput, NotFound
 from ..state.db import get_or_raise, transaction
-from ..state.models import Call, Deployment, Function, FunctionVersion
-from . import artifacts, fanout, nodes, placement, runtimes
+from ..state.models import Deployment, Function, FunctionVersion
+from . import artifacts, fanout, listing, nodes, placement, runtimes
 from . import policy as policy_model
 from .context import Context
 from .names import check_name
@@ -122,34 +121,7 @@ def _deploy_everywhere(ctx: Context, rt: dict[str, Any], digest: str, args: dict
     return results, failed
 
 
-def all_functions(ctx: Context, live: bool = False) -> list[dict[str, Any]]:
-    """Each function with its call counts and latency percentiles from the state, and with
-    `live`, its warm containers per node as the agents report them now."""
-    with transaction(ctx.engine) as s:
-        rows = [function_dict(f) for f in s.exec(select(Function).order_by(Function.name))]
-        for row in rows:
-            counts = dict(s.exec(select(Call.status, func.count()).where(Call.func_name == row["name"])
-                                 .group_by(Call.status)).all())
-            row["calls"] = sum(counts.values())
-            row["errors"] = sum(v for k, v in counts.items() if k in FAILED)
-            times = sorted(t for t in s.exec(
-                select(Call.run_ms).where(Call.func_name == row["name"], Call.run_ms.is_not(None))  # type: ignore[union-attr]
-                .order_by(Call.call_num.desc()).limit(1000)) if t is not None)  # type: ignore[union-attr]
-            row["p50_ms"] = _percentile(times, 0.5)
-            row["p99_ms"] = _percentile(times, 0.99)
-            held = s.exec(select(Deployment).where(Deployment.function_name == row["name"]))
-            row["nodes"] = [d.node_name for d in held]
-    if live:
-        warm = {n["name"]: nodes.status(ctx, n).get("warm", {}) for n in nodes.all_nodes(ctx)}
-        for row in rows:
-            row["warm"] = {node: warm.get(node, {}).get(row["name"], 0) for node in row["nodes"]}
-    return rows
-
-
-def _percentile(sorted_values: list[float], q: float) -> float | None:
-    if not sorted_values:
-        return None
-    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+all_functions = listing.all_functions  # plain sqlite3, per-function counts (listing.py)
 
 
 def remove(ctx: Context, name: str) -> None:

@@ -19,7 +19,7 @@ from sqlmodel import select
 from ..errors import Conflict, InvalidInput, NotFound
 from ..state.db import get_or_raise, transaction
 from ..state.models import Function, Runtime
-from . import artifacts, images, nodes, runtime_builtin
+from . import artifacts, images, listing, nodes, runtime_builtin
 from .context import Context
 from .names import check_name
 from .policy import check as check_policy
@@ -41,9 +41,7 @@ def _missing(name: str) -> NotFound:
                     "see `faasctl runtime list`, or add a built-in one: faasctl runtime add python")
 
 
-def all_runtimes(ctx: Context) -> list[dict[str, Any]]:
-    with transaction(ctx.engine) as s:
-        return [runtime_dict(r) for r in s.exec(select(Runtime).order_by(Runtime.name))]
+all_runtimes = listing.all_runtimes  # plain sqlite3 (listing.py)
 
 
 def add_from_dir(ctx: Context, name: str, folder: Path, base: str = "", stem_cells: int | None = None,

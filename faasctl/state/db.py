@@ -15,7 +15,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from ..config import private_dir, private_file
 from ..errors import FaasctlError
-from . import models, sqlite  # noqa: F401  (models registers the tables)
+from . import aggregates, models, sqlite  # noqa: F401  (models registers the tables)
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -40,6 +40,11 @@ def open_engine(path: Path) -> Engine:
         SQLModel.metadata.create_all(engine)
     except OperationalError as exc:
         raise sqlite.open_error(exc, path, "check the path and its permissions, or set FAASCTL_HOME") from exc
+    raw = engine.raw_connection()
+    try:
+        aggregates.ensure(raw.driver_connection)  # type: ignore[arg-type]  # a file made before the call counts gets them now
+    finally:
+        raw.close()
     return engine
 
 

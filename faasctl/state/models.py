@@ -153,4 +153,14 @@ class Call(SQLModel, table=True):
     created_at: float = Field(default_factory=now)
     finished_at: float | None = None
 
+
+class CallCount(SQLModel, table=True):
+    """Calls per function and status, kept by triggers on `call` (state/aggregates.py), so
+    `fn list` reads its counts in a few rows instead of scanning a million calls."""
+
+    __tablename__ = "call_count"
+    func_name: str = Field(primary_key=True)
+    status: str = Field(primary_key=True)
+    n: int = 0
+
 # The operator's CURVE key pair is not a table: see keyfiles.py (FAASCTL_HOME/keys, 0600).

@@ -1,0 +1,155 @@
+"""What the read-only commands show (`fn list`, `runtime list`, `call list`, `call get`),
+read with plain sqlite3 (state/reads.py), never the ORM.
+
+Why: importing sqlmodel and SQLAlchemy costs about 0.4 s, which is most of such a
+command. And each read here costs the same on a file of a million calls: counts come
+from the per-function aggregates (state/aggregates.py), percentiles from the newest
+`WINDOW` calls through the func_name index, unfinished calls through the status index.
+The ORM views (core/calls.py, functions.py, runtimes.py, the API) return these too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faasctl_agent.protocol import FAILED, FINAL, STATUSES
+
+from ..errors import FaasctlError, NotFound
+from ..state import aggregates, fastpath, reads
+from .context import Context
+from .invoke import call_view
+
+WINDOW = 1000  # p50 and p99 of a function are those of its newest 1,000 timed calls
+UNFINISHED = tuple(s for s in STATUSES if s not in FINAL)  # IN (...) can use the status index; NOT IN cannot
+
+
+def all_runtimes(ctx: Context) -> list[dict[str, Any]]:
+    return reads.select(ctx.reader, "runtime", order="name")
+
+
+def all_nodes(ctx: Context) -> list[dict[str, Any]]:
+    return reads.select(ctx.reader, "node", order="name")
+
+
+def node_status(ctx: Context, node: dict[str, Any], timeout: float = 2.0) -> dict[str, Any]:
+    """Live view of one node; an unreachable node is reported, not raised. (nodes.status
+    says the same; this module cannot import nodes, which imports the ORM.)"""
+    try:
+        data = ctx.client(node).request("status", timeout=timeout)
+        return {"name": node["name"], "up": True, **data}
+    except FaasctlError as exc:
+        return {"name": node["name"], "up": False, "error": exc.message}
+
+
+def function_row(data: dict[str, Any]) -> dict[str, Any]:
+    """A function as commands and the API show it: its columns plus the seed's two names."""
+    return {**data, "functionName": data["name"], "runtimeName": data["runtime_name"]}
+
+
+def all_functions(ctx: Context, live: bool = False) -> list[dict[str, Any]]:
+    """Each function with its call counts and latency percentiles from the state, and with
+    `live`, its warm containers per node as the agents report them now."""
+    conn = ctx.reader
+    with reads.snapshot(conn):
+        rows = [function_row(f) for f in reads.select(conn, "function", order="name")]
+        for row in rows:
+            counts = aggregates.counts(conn, row["name"])
+            row["calls"] = sum(counts.values())
+            row["errors"] = sum(v for k, v in counts.items() if k in FAILED)
+            times = sorted(t for (t,) in conn.execute(
+                "SELECT run_ms FROM call WHERE func_name = ? AND run_ms IS NOT NULL ORDER BY call_num DESC LIMIT ?",
+                (row["name"], WINDOW)))
+            row["p50_ms"] = percentile(times, 0.5)
+            row["p99_ms"] = percentile(times, 0.99)
+            row["nodes"] = [n for (n,) in conn.execute(
+                "SELECT node_name FROM deployment WHERE function_name = ? ORDER BY node_name", (row["name"],))]
+    if live:
+        warm = {n["name"]: node_status(ctx, n).get("warm", {}) for n in all_nodes(ctx)}
+        for row in rows:
+            row["warm"] = {node: warm.get(node, {}).get(row["name"], 0) for node in row["nodes"]}
+    return rows
+
+
+def percentile(sorted_values: list[float], q: float) -> float | None:
+    """Nearest rank: the value at index int(q * n) of the sorted values."""
+    if not sorted_values:
+        return None
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+def list_calls(ctx: Context, function: str = "", status: str = "", limit: int | None = 50,
+               refresh: int = 0) -> list[dict[str, Any]]:
+    """Newest first; `limit=None` for all. `refresh=N` first updates up to N unfinished calls."""
+    if refresh:
+        refresh_unfinished(ctx, function, refresh)
+    where, params = _filters(function, status)
+    return [call_view(c) for c in reads.select(ctx.reader, "call", where, params, "call_num DESC", limit)]
+
+
+def _filters(function: str, status: str) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    if function:
+        clauses.append("func_name = ?")
+        params.append(function)
+    if status:
+        clauses.append("status = ?")
+        params.append(status.upper())
+    return " AND ".join(clauses), params
+
+
+def refresh_unfinished(ctx: Context, function: str = "", budget: int = 20, only_async: bool = False) -> None:
+    """Bring the newest unfinished calls up to date from their agents (the API's listings
+    show async calls nobody polled). A node that fails a hello is not asked again.
+    `only_async` leaves sync calls to the process waiting for them, which records them."""
+    conn = ctx.reader
+    sql = f"SELECT call_num, node FROM call WHERE status IN ({', '.join('?' * len(UNFINISHED))}) AND node != ''"
+    params: list[Any] = list(UNFINISHED)
+    if function:
+        sql, params = sql + " AND func_name = ?", [*params, function]
+    if only_async:
+        sql += " AND is_async = 1"
+    pending = conn.execute(sql + " ORDER BY call_num DESC LIMIT ?", (*params, budget)).fetchall()
+    if not pending:
+        return
+    names = sorted({node for _, node in pending})
+    held = {n["name"]: n for n in reads.select(conn, "node", f"name IN ({', '.join('?' * len(names))})", names)}
+    alive: dict[str, bool] = {}
+    for call_num, node_name in pending:
+        if node_name in held and node_name not in alive:
+            try:
+                ctx.client(held[node_name]).request("hello", timeout=2.0)
+                alive[node_name] = True
+            except FaasctlError:
+                alive[node_name] = False
+        if alive.get(node_name):
+            get_call(ctx, int(call_num or 0))
+
+
+def get_call(ctx: Context, call_num: int, refresh: bool = True) -> dict[str, Any]:
+    """One call; while unfinished, first brought up to date from the node that holds it."""
+    conn = ctx.reader
+    with reads.snapshot(conn):
+        found = reads.select(conn, "call", "call_num = ?", (call_num,))
+        if not found:
+            raise NotFound(f"no call number {call_num}", "see `faasctl call list`")
+        row = found[0]
+        node = reads.select(conn, "node", "name = ?", (row["node"],)) if row["node"] else []
+    if refresh and row["status"] not in FINAL and node:
+        row = _refresh(ctx, row, node[0])
+    return call_view(row)
+
+
+REMOTE_FIELDS = ("status", "result", "error", "log", "start_kind", "queue_ms", "start_ms", "run_ms", "finished_at")
+
+
+def _refresh(ctx: Context, row: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """Bring an unfinished call's state back from the agent that holds it."""
+    try:
+        remote = ctx.client(node).request("call", {"call_id": row["uid"]}, timeout=5)
+    except NotFound:
+        remote = {"status": "LOST", "error": f"node {node['name']} has no record of this call"}
+    except FaasctlError:
+        return row  # unreachable now: keep what we know
+    changes = {k: remote[k] for k in REMOTE_FIELDS if k in remote}
+    fastpath.update_call(ctx.reader, int(row["call_num"]), changes)
+    return {**row, **changes}

@@ -1,0 +1,60 @@
+"""Rows of the state file as the ORM's model_dump would give them, read with plain sqlite3.
+
+The read-only commands (`fn list`, `runtime list`, `call list`, `call get`) use this so
+they start without importing sqlmodel and SQLAlchemy (about 0.4 s). Which columns, in
+which order, which hold JSON and which are booleans comes from schema.py, generated from
+models.py: the schema is written once, in the models.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from . import schema
+
+EMPTY: dict[str, type] = {"dict": dict, "list": list}
+
+
+def decode(table: str, row: Sequence[Any]) -> dict[str, Any]:
+    """One row selected with `columns(table)`, as a dict with JSON and booleans decoded."""
+    data = dict(zip(schema.COLUMNS[table], row))
+    for column, empty in schema.JSON_EMPTY.get(table, {}).items():
+        text = data[column]
+        data[column] = json.loads(text) if text else EMPTY[empty]()  # as models.JSONText reads it
+    for column in schema.BOOLEAN.get(table, ()):
+        if data[column] is not None:
+            data[column] = bool(data[column])
+    return data
+
+
+def columns(table: str) -> str:
+    return ", ".join(schema.COLUMNS[table])
+
+
+def select(conn: sqlite3.Connection, table: str, where: str = "", params: Sequence[Any] = (), order: str = "",
+           limit: int | None = None) -> list[dict[str, Any]]:
+    """Whole rows of `table`; `where` and `order` are SQL written by the caller, values go in `params`."""
+    sql = f"SELECT {columns(table)} FROM {table}"
+    if where:
+        sql += f" WHERE {where}"
+    if order:
+        sql += f" ORDER BY {order}"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params = (*params, limit)
+    return [decode(table, tuple(row)) for row in conn.execute(sql, tuple(params))]
+
+
+@contextmanager
+def snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Several reads that see one state of the file (a deferred transaction takes no write lock)."""
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
