@@ -4,16 +4,14 @@ and the /v1 drain and node removal routes."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.apiserver import serve
-from tests.support.platform import Platform, docker_client
+from tests.support.platform import Platform, local_nodes
 
 pytestmark = pytest.mark.integration
 
@@ -25,19 +23,8 @@ TOKEN = "drain-test-token"
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     """Two agents (n1, n2) on this machine under one state file."""
-    docker_client()
-    home = tmp_path_factory.mktemp("faasctl-drain")
-    plat = Platform(home, {**os.environ, "FAASCTL_HOME": str(home)})
-    from faasctl.core import nodes
-
-    ctx = plat.context()
-    for name in ("n1", "n2"):
-        nodes.add_local(ctx, name)
-    plat.cli("runtime", "add", "python", "--from", "runtimes/python")
-    yield plat
-    for name in ("n1", "n2", "n3"):
-        with contextlib.suppress(Exception):  # best-effort clean-up
-            nodes.remove(plat.context(), name)
+    with local_nodes(tmp_path_factory.mktemp("faasctl-drain"), extra=("n3",)) as plat:
+        yield plat
 
 
 def deploy(plat: Platform, tmp_path: Path, name: str, body: str = TRIVIAL) -> None:

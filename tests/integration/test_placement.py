@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -15,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.platform import Platform, docker_client
+from tests.support.platform import Platform, local_nodes
 
 pytestmark = pytest.mark.integration
 
@@ -26,19 +24,8 @@ SLEEPY = "import time\n\ndef handle(p):\n    time.sleep(4)\n    return 'slept'\n
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     """Two agents (n1, n2) on this machine under one state file."""
-    docker_client()
-    home = tmp_path_factory.mktemp("faasctl-pair")
-    plat = Platform(home, {**os.environ, "FAASCTL_HOME": str(home)})
-    from faasctl.core import nodes
-
-    ctx = plat.context()
-    for name in ("n1", "n2"):
-        nodes.add_local(ctx, name)
-    plat.cli("runtime", "add", "python", "--from", "runtimes/python")
-    yield plat
-    for name in ("n1", "n2"):
-        with contextlib.suppress(Exception):  # best-effort clean-up
-            nodes.remove(plat.context(), name)
+    with local_nodes(tmp_path_factory.mktemp("faasctl-pair")) as plat:
+        yield plat
 
 
 def deploy(plat: Platform, tmp_path: Path, name: str, *opts: str, body: str = TRIVIAL) -> None:

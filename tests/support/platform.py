@@ -6,6 +6,7 @@ functions with names of their own so they do not see each other's state.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -82,6 +83,27 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     plat.cli("runtime", "add", "python", "--from", "runtimes/python")
     yield plat
     plat.cli("node", "rm", "local", check=False)
+
+
+@contextlib.contextmanager
+def local_nodes(home: Path, names: tuple[str, ...] = ("n1", "n2"),
+                extra: tuple[str, ...] = ()) -> Iterator[Platform]:
+    """Several agents on this machine under one state file, with the python runtime;
+    removed at the end, with any of `extra` a test added."""
+    docker_client()
+    plat = Platform(home, {**os.environ, "FAASCTL_HOME": str(home)})
+    from faasctl.core import nodes
+
+    ctx = plat.context()
+    for name in names:
+        nodes.add_local(ctx, name)
+    plat.cli("runtime", "add", "python", "--from", "runtimes/python")
+    try:
+        yield plat
+    finally:
+        for name in names + extra:
+            with contextlib.suppress(Exception):  # best-effort clean-up
+                nodes.remove(plat.context(), name)
 
 
 @pytest.fixture
