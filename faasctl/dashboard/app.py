@@ -23,7 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.markup import escape
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
-from ..errors import FaasctlError
+from . import rows
 from .call_detail import CallDetail
 from .calls import CallsView
 from .confirm import Confirm
@@ -118,10 +118,8 @@ class DashboardApp(App[None]):
         try:
             await load()
             self._errors[kind] = ""
-        except FaasctlError as exc:
-            self._errors[kind] = f"{exc.message}" + (f" ({exc.hint})" if exc.hint else "")
         except Exception as exc:  # noqa: BLE001  # shown, never fatal
-            self._errors[kind] = f"{type(exc).__name__}: {exc}"
+            self._errors[kind] = rows.problem(exc, " — ")
         finally:
             self._busy[kind] = False
             self.loads[kind] += 1
@@ -230,10 +228,8 @@ class DashboardApp(App[None]):
     async def _act(self, done: str, act: Callable[[], Awaitable[Any]]) -> None:
         try:
             await act()
-        except FaasctlError as exc:
-            self.notify(exc.message + (f"\n{exc.hint}" if exc.hint else ""), title="failed", severity="error")
         except Exception as exc:  # noqa: BLE001  # shown, never fatal
-            self.notify(f"{type(exc).__name__}: {exc}", title="failed", severity="error")
+            self.notify(rows.problem(exc), title="failed", severity="error")
         else:
             self.notify(done)
         self.action_refresh_now()

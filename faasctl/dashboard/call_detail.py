@@ -18,7 +18,6 @@ from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ..errors import FaasctlError
 from . import rows as fmt
 from .source import Source
 
@@ -62,10 +61,8 @@ class CallDetail(ModalScreen[None]):
             self.call = await self.source.call(self.num)
             self.call_log = await self.source.call_logs(self.num)
             text = render(self.call, self.call_log)
-        except FaasctlError as exc:
-            text = f"[red]{escape(exc.message)}[/red]\n{escape(exc.hint)}"
         except Exception as exc:  # noqa: BLE001  # a source bug must not take the screen down
-            text = f"[red]{escape(type(exc).__name__)}: {escape(str(exc))}[/red]"
+            text = fmt.problem_markup(exc)
         finally:
             self._loading = False
         self.query_one("#detail", Static).update(text)

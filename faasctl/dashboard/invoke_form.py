@@ -24,6 +24,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from ..core.names import key_values
 from ..errors import FaasctlError, InvalidInput
+from .rows import problem_markup
 from .source import Source
 
 
@@ -98,7 +99,7 @@ class InvokeForm(ModalScreen[None]):
         try:
             params = parse_params(self.query_one("#params", Input).value)
         except FaasctlError as exc:
-            outcome.update(f"[red]{escape(exc.message)}[/red]\n{escape(exc.hint)}")
+            outcome.update(problem_markup(exc))
             return
         is_async = self.query_one("#async", Checkbox).value
         self.running = True
@@ -109,10 +110,8 @@ class InvokeForm(ModalScreen[None]):
         started = time.monotonic()
         try:
             record = await self.source.invoke(function, params, is_async)
-        except FaasctlError as exc:
-            text = f"[red]{escape(exc.message)}[/red]\n{escape(exc.hint)}"
         except Exception as exc:  # noqa: BLE001  # shown, never fatal
-            text = f"[red]{escape(type(exc).__name__)}: {escape(str(exc))}[/red]"
+            text = problem_markup(exc)
         else:
             self.record = record
             text = outcome_text(record, time.monotonic() - started)

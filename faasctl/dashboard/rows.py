@@ -13,6 +13,24 @@ from typing import Any
 
 from rich.text import Text
 
+
+def problem(exc: BaseException, sep: str = "\n") -> str:
+    """What a failed request shows: a FaasctlError's message and hint, else (a bug in a
+    source) the exception's type and text, so no screen is taken down by one."""
+    message, hint = getattr(exc, "message", None), getattr(exc, "hint", "")
+    if message is None:
+        return f"{type(exc).__name__}: {exc}"
+    return str(message) + (f"{sep}{hint}" if hint else "")
+
+
+def problem_markup(exc: BaseException) -> str:
+    """`problem` in red on its first line, escaped for textual's markup."""
+    from textual.markup import escape
+
+    first, _, rest = problem(exc).partition("\n")
+    return f"[red]{escape(first)}[/red]" + (f"\n{escape(rest)}" if rest else "")
+
+
 # Sparklines: the last WINDOW seconds in BUCKETS bars.
 WINDOW = 300.0
 BUCKETS = 30
