@@ -42,8 +42,9 @@ def register(app: typer.Typer) -> None:
         if url and not url.startswith(("http://", "https://")):
             raise InvalidInput(f"--url {url!r} is not an http:// or https:// URL", "e.g. --url http://127.0.0.1:3000")
         from ..dashboard.app import DashboardApp
+        from ..dashboard.remote import RemoteSource
         from ..dashboard.source import Source
-        from ..dashboard.sources import LocalSource, RemoteSource
+        from ..dashboard.sources import LocalSource
 
         source: Source = RemoteSource(url, read_token("", token_file)) if url else LocalSource()
         app = DashboardApp(source)

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Static
 
 from faasctl.dashboard.app import DashboardApp
 from faasctl.dashboard.invoke_form import InvokeForm
-from faasctl.dashboard.sources import RemoteSource
+from faasctl.dashboard.remote import RemoteSource
 from tests.support.apiserver import serve
 from tests.support.platform import Platform
 

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from faasctl.config import Settings
-from faasctl.dashboard.sources import LocalSource, RemoteSource
+from faasctl.dashboard.remote import RemoteSource
+from faasctl.dashboard.sources import LocalSource
 from faasctl.errors import InvalidInput, NodeUnreachable, NotFound
 from tests.support.apiserver import ApiServer, free_port, serve
 from tests.support.platform import Platform

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from faasctl.dashboard.sources import RemoteSource
+from faasctl.dashboard.remote import RemoteSource
 from faasctl.errors import AgentError, Busy, Conflict, FaasctlError, InvalidInput, NodeUnreachable, NotFound
 
 
