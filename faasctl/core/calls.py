@@ -15,8 +15,8 @@ from ..errors import CallTimedOut, InvalidInput
 from ..state.db import transaction
 from ..state.models import Call
 from . import listing
+from .callview import call_view
 from .context import Context
-from .invoke import call_view
 
 
 def _row(call: Call) -> dict[str, Any]:

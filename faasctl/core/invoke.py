@@ -27,6 +27,7 @@ from ..errors import (
 )
 from ..state import fastpath
 from . import health, placement
+from .callview import call_view
 from .context import Context
 
 CONNECT_TIMEOUT = 2.0
@@ -175,21 +176,6 @@ def _candidates(ctx: Context, fn: dict[str, Any], holders: list[dict[str, Any]],
     last = ctx.fast.execute("SELECT node FROM call WHERE func_name=? AND node != '' ORDER BY call_num DESC LIMIT 1",
                             (fn["name"],)).fetchone()
     return placement.order(policy, holders, last=last[0] if last else "", function=fn["name"])
-
-
-def call_view(row: dict[str, Any]) -> dict[str, Any]:
-    """A call as JSON: the seed's five fields first, then what faasctl adds."""
-    params = row.get("params")
-    if isinstance(params, str):
-        params = json.loads(params)
-    return {
-        "funcName": row["func_name"], "params": params, "callNum": row["call_num"],
-        "status": row["status"], "result": row.get("result") or "",
-        "error": row.get("error") or "", "node": row.get("node") or "", "startKind": row.get("start_kind") or "",
-        "queueMs": row.get("queue_ms"), "startMs": row.get("start_ms"), "runMs": row.get("run_ms"),
-        "version": row.get("version"), "async": bool(row.get("is_async")),
-        "createdAt": row.get("created_at"), "finishedAt": row.get("finished_at"),
-    }
 
 
 def check_outcome(record: dict[str, Any]) -> None:

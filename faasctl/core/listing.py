@@ -16,8 +16,8 @@ from faasctl_agent.protocol import FAILED, FINAL, STATUSES
 
 from ..errors import FaasctlError, NotFound
 from ..state import aggregates, fastpath, reads
+from .callview import call_view
 from .context import Context
-from .invoke import call_view
 
 WINDOW = 1000  # p50 and p99 of a function are those of its newest 1,000 timed calls
 UNFINISHED = tuple(s for s in STATUSES if s not in FINAL)  # IN (...) can use the status index; NOT IN cannot

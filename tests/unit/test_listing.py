@@ -85,7 +85,7 @@ def test_rows_are_the_orm_rows(tmp_path: Path) -> None:
     # keys in the models' field order (the ORM's model_dump of a loaded row has them in no set order)
     assert list(listing.all_runtimes(ctx)[0]) == list(Runtime.model_fields)
     assert listing.all_nodes(ctx) == nodes
-    from faasctl.core.invoke import call_view
+    from faasctl.core.callview import call_view
 
     assert listing.list_calls(ctx, limit=None) == [call_view(c) for c in calls]
     assert listing.list_calls(ctx, "a", "error", limit=3) == [call_view(c) for c in calls
