@@ -1,0 +1,201 @@
+"""The pieces of a warm call, each measured on its own (used by bench/warm_path.py).
+
+Each function returns a zero-argument round trip, so the driver can time them all with
+one loop and interleave them in rounds: on a noisy two-core machine only figures taken
+side by side compare. Every container made here is recorded in `cleanup`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import socket
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchlib import PROBE, sh
+from faasctl_agent.channel import RunnerChannel
+from measure import RawAttach
+
+LIMITS = ["--network", "none", "--cpus", "1", "--memory", "256m", "--user", "65534:65534", "--cap-drop", "ALL"]
+Trip = Callable[[], object]
+
+
+def _closing(*things: Any) -> Callable[[], None]:
+    def close() -> None:
+        for thing in things:
+            thing.close()
+
+    return close
+
+
+def _read_line(client: RawAttach) -> bytes:
+    buf = b""
+    while not buf.endswith(b"\n"):
+        header = client.rfile.read(8)
+        if len(header) < 8:
+            raise RuntimeError("the container closed its stream")
+        payload = client.rfile.read(int.from_bytes(header[4:8], "big"))
+        if header[0] == 1:
+            buf += payload
+    return buf
+
+
+def runner_container(agent_cid: str, cleanup: list[str], extra: tuple[str, ...] = (),
+                     command: tuple[str, ...] = ("python3", "-u", "/opt/faasctl/runner.py")) -> tuple[str, str]:
+    """A container like the agent's warm one (its image, volumes, limits), not yet started."""
+    info = json.loads(sh(["docker", "inspect", agent_cid]))[0]
+    mounts = [f"{m['Name']}:{m['Destination']}:ro" for m in info["Mounts"] if m.get("Name")]
+    name = f"faasctl-bench-runner-{secrets.token_hex(3)}"
+    cleanup.append(name)
+    vols = [a for m in mounts for a in ("-v", m)]
+    sh(["docker", "create", "-i", "--name", name, *LIMITS, "--read-only", *vols, *extra, "-w",
+        info["Config"]["WorkingDir"], info["Config"]["Image"], *command])
+    return name, info["Config"]["WorkingDir"]
+
+
+# The unchanged runner with a Unix socket as its stdin and stdout: it connects to a socket
+# the caller listens on (in a folder mounted read-only), then execs the runner.
+SOCKET_BOOT = ("import os, socket\ns = socket.socket(socket.AF_UNIX)\ns.connect('/s/agent.sock')\n"
+               "os.dup2(s.fileno(), 0)\nos.dup2(s.fileno(), 1)\n"
+               "os.execv('/usr/bin/env', ['env', 'python3', '-u', '/opt/faasctl/runner.py'])\n")
+
+
+def runner_unix(agent_cid: str, cleanup: list[str], use_asyncio: bool) -> tuple[Trip, Callable[[], None]]:
+    """The real runner over a Unix socket in a mounted folder, no dockerd on the path: the
+    runner's leg of a socket channel (blocking client, or asyncio as the agent would)."""
+    folder = Path(tempfile.mkdtemp(prefix="faasctl-bench-sock-"))
+    os.chmod(folder, 0o755)
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(folder / "agent.sock"))
+    os.chmod(folder / "agent.sock", 0o666)
+    listener.listen(1)
+    name, path = runner_container(agent_cid, cleanup, ("-v", f"{folder}:/s:ro"), ("python3", "-c", SOCKET_BOOT))
+    sh(["docker", "start", name])
+    listener.settimeout(30)
+    sock, _ = listener.accept()
+    listener.close()
+    sock.settimeout(None)
+    rfile = sock.makefile("rb")
+    rfile.readline()  # ready
+    sock.sendall(init_line(path))
+    if b'"ok":true' not in rfile.readline():
+        raise RuntimeError("the runner did not load the bench handler")
+    if not use_asyncio:
+        def trip() -> object:
+            sock.sendall(PROBE)
+            return rfile.readline()
+
+        return trip, _closing(rfile, sock)
+    rfile.close()
+    loop = asyncio.new_event_loop()
+    reader, writer = loop.run_until_complete(asyncio.open_unix_connection(sock=sock))
+
+    async def once() -> bytes:
+        writer.write(PROBE)
+        return await reader.readline()
+
+    def atrip() -> object:
+        return loop.run_until_complete(once())
+
+    def aclose() -> None:
+        writer.close()
+        loop.close()
+
+    return atrip, aclose
+
+
+def init_line(path: str) -> bytes:
+    msg = {"op": "init", "mode": "handler", "path": path, "handler": "main:handle", "run": ""}
+    return json.dumps(msg).encode() + b"\n"
+
+
+def runner_attach(agent_cid: str, cleanup: list[str]) -> tuple[Trip, Callable[[], None]]:
+    """The real runner, a blocking client on the attach stream: the runner's own cost."""
+    name, path = runner_container(agent_cid, cleanup)
+    client = RawAttach(name)
+    sh(["docker", "start", name])
+    _read_line(client)  # ready
+    client.sock.sendall(init_line(path))
+    if b'"ok":true' not in _read_line(client):
+        raise RuntimeError("the runner did not load the bench handler")
+
+    def trip() -> object:
+        client.sock.sendall(PROBE)
+        return _read_line(client)
+
+    return trip, client.close
+
+
+def runner_channel(agent_cid: str, cleanup: list[str]) -> tuple[Trip, Callable[[], None]]:
+    """The real runner driven by the agent's own asyncio RunnerChannel: no ZeroMQ, no pool."""
+    name, path = runner_container(agent_cid, cleanup)
+    loop = asyncio.new_event_loop()
+
+    async def setup() -> RunnerChannel:
+        channel = await RunnerChannel.attach(name)
+        sh(["docker", "start", name])
+        await asyncio.wait_for(asyncio.shield(channel.ready), 30)
+        await channel.request({"op": "init", "mode": "handler", "path": path, "handler": "main:handle", "run": ""}, 30)
+        return channel
+
+    channel = loop.run_until_complete(setup())
+    msg = {"op": "call", "id": "0123456789abcdef01234567", "params": {}}
+
+    def trip() -> object:
+        return loop.run_until_complete(channel.request(msg, 30.0))
+
+    def close() -> None:
+        channel.close()
+        loop.run_until_complete(asyncio.sleep(0))
+        loop.close()
+
+    return trip, close
+
+
+def unix_echo(image: str, cleanup: list[str], use_asyncio: bool) -> tuple[Trip, Callable[[], None]]:
+    """An echo loop in a locked-down container listening on a Unix socket in a mounted
+    folder, reached from the host without dockerd: what a socket channel would cost."""
+    folder = Path(tempfile.mkdtemp(prefix="faasctl-bench-sock-"))
+    os.chmod(folder, 0o777)
+    server = ("import socket\ns = socket.socket(socket.AF_UNIX)\ns.bind('/s/echo.sock')\ns.listen(1)\n"
+              "c, _ = s.accept()\nf = c.makefile('rb')\nfor line in f:\n    c.sendall(line)\n")
+    name = f"faasctl-bench-sock-{secrets.token_hex(3)}"
+    cleanup.append(name)
+    sh(["docker", "run", "-d", "--name", name, *LIMITS, "--read-only", "-v", f"{folder}:/s", image,
+        "python3", "-u", "-c", server])
+    path = folder / "echo.sock"
+    for _ in range(200):
+        if path.exists():
+            break
+        time.sleep(0.05)
+    if not use_asyncio:
+        sock = socket.socket(socket.AF_UNIX)
+        sock.connect(str(path))
+        rfile = sock.makefile("rb")
+
+        def trip() -> object:
+            sock.sendall(PROBE)
+            return rfile.readline()
+
+        return trip, _closing(rfile, sock)
+    loop = asyncio.new_event_loop()
+    reader, writer = loop.run_until_complete(asyncio.open_unix_connection(str(path)))
+
+    async def once() -> bytes:
+        writer.write(PROBE)
+        return await reader.readline()
+
+    def atrip() -> object:
+        return loop.run_until_complete(once())
+
+    def aclose() -> None:
+        writer.close()
+        loop.close()
+
+    return atrip, aclose
