@@ -9,13 +9,14 @@ next to a handler returning them through the whole faasctl path.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import threading
 import time
 from collections.abc import Callable
 
 from benchlib import ECHO, PROBE, bounded, sh
-from measure import RawAttach
+from measure import RawAttach, _threaded
 
 # A line {"n": N} in, a JSON line with N bytes of result out (the runner's reply shape).
 REPLIER = ("import json, sys\n"
@@ -39,30 +40,25 @@ def raw_throughput(image: str, concurrency: int, containers: int, seconds: float
     for client in clients:
         for _ in range(20):
             client.roundtrip(PROBE)
-    counts = [0] * concurrency
-    stop, start = threading.Event(), threading.Barrier(concurrency + 1)
+    turn = itertools.count()
 
-    def loop(i: int) -> None:
-        client, lock = clients[i % len(clients)], locks[i % len(locks)]
-        start.wait()
-        while not stop.is_set():
-            with lock:
-                client.roundtrip(PROBE)
-            counts[i] += 1
+    def make(home: str, function: str) -> Callable[[], str]:
+        """Caller i shares container i % N, one line in flight on it at a time."""
+        i = next(turn) % len(clients)
 
-    threads = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(concurrency)]
-    for t in threads:
-        t.start()
-    start.wait()
-    t0 = time.perf_counter()
-    time.sleep(seconds)
-    stop.set()
-    for t in threads:
-        t.join(30)
-    wall = time.perf_counter() - t0
-    for client in clients:
-        client.close()
-    return sum(counts) / wall, len(clients)
+        def call() -> str:
+            with locks[i]:
+                clients[i].roundtrip(PROBE)
+            return "raw"
+
+        return call
+
+    try:
+        count, wall, _ = _threaded(make, "", "", concurrency, seconds)
+    finally:
+        for client in clients:
+            client.close()
+    return count / wall, len(clients)
 
 
 def raw_large(image: str, size: int, repeat: int, cleanup: list[str]) -> list[float]:
