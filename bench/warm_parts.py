@@ -95,19 +95,7 @@ def runner_unix(agent_cid: str, cleanup: list[str], use_asyncio: bool) -> tuple[
     rfile.close()
     loop = asyncio.new_event_loop()
     reader, writer = loop.run_until_complete(asyncio.open_unix_connection(sock=sock))
-
-    async def once() -> bytes:
-        writer.write(PROBE)
-        return await reader.readline()
-
-    def atrip() -> object:
-        return loop.run_until_complete(once())
-
-    def aclose() -> None:
-        writer.close()
-        loop.close()
-
-    return atrip, aclose
+    return _async_trip(loop, reader, writer)
 
 
 def init_line(path: str) -> bytes:
@@ -186,6 +174,12 @@ def unix_echo(image: str, cleanup: list[str], use_asyncio: bool) -> tuple[Trip, 
         return trip, _closing(rfile, sock)
     loop = asyncio.new_event_loop()
     reader, writer = loop.run_until_complete(asyncio.open_unix_connection(str(path)))
+    return _async_trip(loop, reader, writer)
+
+
+def _async_trip(loop: asyncio.AbstractEventLoop, reader: asyncio.StreamReader,
+                writer: asyncio.StreamWriter) -> tuple[Callable[[], object], Callable[[], None]]:
+    """One PROBE line out and one line back on an asyncio stream, run to completion per call."""
 
     async def once() -> bytes:
         writer.write(PROBE)
