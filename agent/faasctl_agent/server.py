@@ -23,7 +23,7 @@ import zmq
 import zmq.asyncio
 from zmq.auth.asyncio import AsyncioAuthenticator
 
-from . import __version__, metrics, protocol
+from . import __version__, protocol
 from .config import AgentConfig
 from .daemon import EXIT_CONFIG
 from .executor import Executor
@@ -50,7 +50,7 @@ class AgentServer:
         self.config = config
         self.ctx = zmq.asyncio.Context()
         self.service = Service(config, Executor(config.scope), Journal(config.journal_path))
-        self.metrics = metrics.registry(self.service)
+        self._metrics: Any = None  # prometheus_client's registry, made at the first scrape
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -157,7 +157,7 @@ class AgentServer:
                 info = {"ok": True, "agent": __version__, "node": self.config.name} if authorized else {"ok": True}
                 body = json.dumps(info).encode()
             elif path == "/metrics" and authorized:
-                status, body, ctype = "200 OK", metrics.exposition(self.metrics), metrics.CONTENT_TYPE
+                status, body, ctype = "200 OK", *self._scrape()
             elif path == "/metrics":
                 status = "401 Unauthorized"
                 body = b'{"error":"token required","hint":"send Authorization: Bearer <http_token of agent.json>"}'
@@ -170,6 +170,15 @@ class AgentServer:
             pass
         finally:
             writer.close()
+
+    def _scrape(self) -> tuple[bytes, str]:
+        """The exposition text; prometheus_client is imported at the first scrape only, so
+        an agent nobody scrapes neither loads it nor carries its objects."""
+        from . import metrics
+
+        if self._metrics is None:
+            self._metrics = metrics.registry(self.service)
+        return metrics.exposition(self._metrics), metrics.CONTENT_TYPE
 
     def _authorized(self, headers: list[str]) -> bool:
         """The bearer token of agent.json, compared in constant time; no token set: nobody."""
