@@ -53,11 +53,15 @@ class RawAttach:
 
     def roundtrip(self, line: bytes) -> bytes:
         self.sock.sendall(line)
+        return self.read_line()
+
+    def read_line(self) -> bytes:
+        """stdout frames up to a newline (stderr frames skipped)."""
         buf = b""
         while not buf.endswith(b"\n"):
             header = self.rfile.read(8)
             if len(header) < 8:
-                raise RuntimeError("the echo container closed its stream")
+                raise RuntimeError("the container closed its stream")
             payload = self.rfile.read(int.from_bytes(header[4:8], "big"))
             if header[0] == 1:
                 buf += payload

@@ -34,18 +34,6 @@ def _closing(*things: Any) -> Callable[[], None]:
     return close
 
 
-def _read_line(client: RawAttach) -> bytes:
-    buf = b""
-    while not buf.endswith(b"\n"):
-        header = client.rfile.read(8)
-        if len(header) < 8:
-            raise RuntimeError("the container closed its stream")
-        payload = client.rfile.read(int.from_bytes(header[4:8], "big"))
-        if header[0] == 1:
-            buf += payload
-    return buf
-
-
 def runner_container(agent_cid: str, cleanup: list[str], extra: tuple[str, ...] = (),
                      command: tuple[str, ...] = ("python3", "-u", "/opt/faasctl/runner.py")) -> tuple[str, str]:
     """A container like the agent's warm one (its image, volumes, limits), not yet started."""
@@ -108,14 +96,14 @@ def runner_attach(agent_cid: str, cleanup: list[str]) -> tuple[Trip, Callable[[]
     name, path = runner_container(agent_cid, cleanup)
     client = RawAttach(name)
     sh(["docker", "start", name])
-    _read_line(client)  # ready
+    client.read_line()  # ready
     client.sock.sendall(init_line(path))
-    if b'"ok":true' not in _read_line(client):
+    if b'"ok":true' not in client.read_line():
         raise RuntimeError("the runner did not load the bench handler")
 
     def trip() -> object:
         client.sock.sendall(PROBE)
-        return _read_line(client)
+        return client.read_line()
 
     return trip, client.close
 
