@@ -20,10 +20,11 @@ from .executor import LABEL_FUNCTION, Executor
 from .journal import Journal
 from .pool import Pool, Worker
 from .protocol import E_BAD_ARCHIVE, E_BAD_REQUEST, E_NOT_FOUND, VERSION, AgentFailure
+from .secretops import SecretOps
 from .workers import Workers
 
 
-class Service:
+class Service(SecretOps):
     def __init__(self, config: AgentConfig, executor: Executor, journal: Journal) -> None:
         self.config = config
         self.executor = executor
@@ -119,6 +120,7 @@ class Service:
         if not names.valid_name(name) or not isinstance(digest, str) or not names.valid_digest(digest):
             raise AgentFailure(E_BAD_REQUEST, "deploy needs a valid function name and artifact digest")
         spec = self._policy(args)
+        spec.update(self.function_config(args))  # env and secret names (secretops.py)
         data = self._artifact(digest)
         try:
             entries = archive.read_entries(data)

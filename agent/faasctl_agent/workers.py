@@ -18,6 +18,7 @@ from .config import AgentConfig
 from .executor import FUNCTION_USER, LABEL_FUNCTION, ContainerSpec, Executor
 from .pool import Worker
 from .protocol import E_RUNTIME, AgentFailure
+from .secretstore import SecretStore
 from .stems import StemPool
 
 log = logging.getLogger("faasctl_agent")
@@ -36,6 +37,7 @@ class Workers:
         self.artifact = artifact
         self.stems: dict[str, StemPool] = {}
         self.tars: dict[str, bytes] = {}  # code (by digest) and deps (by volume) for stem cells
+        self.secrets = SecretStore(config.secrets_dir)
 
     async def cache_deps(self, volume: str | None, image: str) -> None:
         if volume and volume not in self.tars:
@@ -100,10 +102,19 @@ class Workers:
     async def init_runner(self, channel: RunnerChannel, spec: dict[str, Any],
                            extra: dict[str, Any] | None = None) -> None:
         reply = await channel.request({"op": "init", "mode": spec["mode"], "path": spec["path"],
-                                       "run": spec["run"], "handler": spec["handler"], **(extra or {})}, 60)
+                                       "run": spec["run"], "handler": spec["handler"], **(extra or {}),
+                                       **self.configuration(spec)}, 60)
         if not reply.get("ok"):
             raise LoadFailed(E_RUNTIME, f"function {spec['name']} failed to load",
                                str(reply.get("error", "")).strip()[-1500:])
+
+    def configuration(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """The function's environment and its secrets' current values, for the init message
+        only (read at each start: a rotated value reaches every container started after it)."""
+        config: dict[str, Any] = {"env": spec["env"]} if spec.get("env") else {}
+        if spec.get("secrets"):  # such a container starts as root: the runner drops to the user
+            config.update(secrets=self.secrets.values(list(spec["secrets"]), self.config.name), user=FUNCTION_USER)
+        return config
 
     async def start(self, spec: dict[str, Any] | None, cspec: ContainerSpec | None = None) -> Worker:
         """Create, attach and start a container; initialise its runner unless it is a stem cell."""
@@ -113,7 +124,7 @@ class Workers:
                 image=spec["image"], path=spec["path"], code_volume=spec["code_volume"],
                 runner_volume=spec["runner_volume"], deps_volume=spec.get("deps_volume"),
                 memory_mb=int(spec["memory_mb"]), cpus=float(spec["cpus"]), pids=int(spec["pids"]),
-                network=bool(spec["network"]),
+                network=bool(spec["network"]), secrets=bool(spec.get("secrets")),
                 labels={LABEL_FUNCTION: spec["name"], "faasctl.digest": spec["digest"][:16]},
             )
         cid = await asyncio.to_thread(self.executor.create, cspec)

@@ -8,6 +8,8 @@ calls: that is what makes a warm call cost a pipe round trip instead of a contai
 Messages in:  {"op": "init", "mode": "handler"|"command", "path", "handler", "run"}
               (a stem cell's init also carries "code"/"deps": base64 tars unpacked as
               root, root-owned, before the runner drops to "user" for good)
+              (optional "env": {NAME: value}, set before the function loads; "secrets":
+              {name: base64 value}, written as root under SECRETS_DIR before the drop)
               {"op": "call", "id", "params"}
 Messages out: {"op": "ready"} once, then one reply per message in.
 """
@@ -29,6 +31,7 @@ LOG_LIMIT = 64 * 1024
 # (faasctl_agent/framing.py RESULT_LIMIT) keeps the same figure.
 RESULT_LIMIT = 32 * 1024 * 1024
 MIB = 1024 * 1024
+SECRETS_DIR = "/var/run/secrets/faasctl"  # a tmpfs (faasctl_agent.fnconfig keeps the same path)
 
 
 class _BoundedLog(io.TextIOBase):
@@ -77,6 +80,9 @@ class Runner:
     def init(self, msg):
         if os.getuid() == 0:
             self._unpack_and_drop(msg)
+        elif msg.get("secrets"):
+            raise RuntimeError("secrets need a container started as root to place them; redeploy the function")
+        os.environ.update(msg.get("env") or {})  # issue 13: before the handler module is imported
         self.mode = msg.get("mode", "command")
         self.path = msg.get("path") or "."
         self.run = msg.get("run") or ""
@@ -108,6 +114,7 @@ class Runner:
         uid, _, gid = str(msg.get("user") or "65534:65534").partition(":")
         os.setgroups([])
         os.setgid(int(gid or uid))
+        _place_secrets(msg.get("secrets") or {})  # still root, already in the function's group
         os.setuid(int(uid))
 
     def call(self, msg):
@@ -140,6 +147,19 @@ class Runner:
         if code != 0:
             return {"ok": False, "log": log, "result": result, **_exit_cause(code, _oom_kills() > oom_before)}
         return {"ok": True, "result": result, "log": log}
+
+
+def _place_secrets(secrets):
+    """Write each secret as SECRETS_DIR/NAME, owned by root and the function's group, mode
+    0440: the function can read it but neither change, chmod nor remove it; the folder is
+    0750 root:group on a tmpfs, so no value ever touches a disk."""
+    for name, value in secrets.items():
+        if not name or "/" in name or name.startswith("."):
+            raise ValueError("bad secret name %r" % (name,))
+        fd = os.open(os.path.join(SECRETS_DIR, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o440)
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(fd, 0o440)  # whatever the umask
+            out.write(base64.b64decode(value))
 
 
 def _run_bounded(command, cwd, data):
