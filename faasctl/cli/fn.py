@@ -32,22 +32,40 @@ def deploy(
     runtime: str = typer.Option(..., "--runtime", "-r", help="Runtime to run it in."),
     handler: str = typer.Option("", help="Handler mode: MODULE:FUNCTION called per call in a warm process."),
     json_out: bool = typer.Option(False, "--json", help="Print the function as JSON."),
+    env: List[str] | None = typer.Option(None, "--env", "-e", help="KEY=VALUE in the function's environment "
+                                            "(repeat it; given, it replaces the current version's)."),
+    secret: List[str] | None = typer.Option(None, "--secret", help="A secret the function reads as "
+                                               "/var/run/secrets/faasctl/NAME (repeat it; given, it replaces the "
+                                               "current version's). Set it first: faasctl secret set NAME."),
+    no_env: bool = typer.Option(False, "--no-env", help="Deploy without the current version's environment."),
+    no_secrets: bool = typer.Option(False, "--no-secrets", help="Deploy without the current version's secrets."),
     policy: dict[str, Any] | None = None,
 ) -> None:
     """Check the archive, push it to the nodes, install its requirements, make it callable.
 
-    Deploying the same code again changes nothing and sends nothing.
+    Deploying the same code again changes nothing and sends nothing. Without --env or
+    --secret the current version's environment and secrets are kept; a change to either
+    is a new version.
     """
     from ..core import fanout, functions
     from ..core.context import Context
+    from ..core.names import key_values
+    from ..errors import InvalidInput
     from .progress import reporter
+
+    if (no_env and env) or (no_secrets and secret):
+        raise InvalidInput("--no-env goes without --env, and --no-secrets without --secret",
+                           "give the variables or secrets to keep, or the --no-... flag alone")
+    variables = {} if no_env else key_values(env, "--env", "--env MODE=fast") if env else None
+    names = [] if no_secrets else list(secret) if secret else None
 
     policy = dict(policy or {})
     if not policy.get("pin"):  # typer gives an empty list for no --pin: keep the pins, as before
         policy.pop("pin", None)
     print(f"  deploying {name} from {source}...", file=sys.stderr, flush=True)
     with fanout.reporting(reporter()):  # a deploy to several nodes reports each node
-        data = functions.deploy(Context(), name, source, runtime, handler=handler, policy=policy)
+        data = functions.deploy(Context(), name, source, runtime, handler=handler, policy=policy, env=variables,
+                                secrets=names)
     if json_out:
         emit_json(data)
         return

@@ -11,9 +11,10 @@ from sqlmodel import func, select
 
 from ..errors import AgentError, InvalidInput, NotFound
 from ..state.db import get_or_raise, transaction
-from ..state.models import Deployment, Function, FunctionVersion
+from ..state.models import Deployment, Function, FunctionConfig, FunctionVersion
 from . import artifacts, fanout, listing, nodes, placement, runtimes
 from . import policy as policy_model
+from . import secrets as fnsecrets
 from .context import Context
 from .names import check_name
 
@@ -33,11 +34,13 @@ def get(ctx: Context, name: str) -> dict[str, Any]:
 
 
 def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handler: str = "",
-           filename: str = "", policy: dict[str, Any] | None = None) -> dict[str, Any]:
+           filename: str = "", policy: dict[str, Any] | None = None, env: dict[str, str] | None = None,
+           secrets: list[str] | None = None) -> dict[str, Any]:
     """Check, push and deploy to the function's nodes; record the version only if all took it.
 
     `policy` holds the options to change (policy.FUNCTION_KEYS); those left out keep their
-    value. `placement` and `pin` stay here; the rest goes to the nodes.
+    value. `placement` and `pin` stay here; the rest goes to the nodes. `env` and
+    `secrets` (names), when given, replace the current version's; a change is a new version.
     """
     check_name(name, "function")
     rt = runtimes.get(ctx, runtime)
@@ -57,15 +60,16 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
     with transaction(ctx.engine) as s:
         prior = s.get(Function, name)
         merged = {**(prior.policy if prior else {}), **clean}
+        config = fnsecrets.configuration(ctx, fnsecrets.config_of(s, prior), env, secrets)
     args = {"function": name, "digest": art.digest, "mode": "handler" if handler else "command",
             "handler": handler, "runtime": {k: rt[k] for k in ("image", "path", "dependencies", "run", "handler")},
-            **merged}
+            **merged, **config}
     if rt.get("stem_cells") is not None:
         args["stem_cells"] = rt["stem_cells"]
     results, failed = _deploy_everywhere(ctx, rt, art.digest, args, targets)
     with transaction(ctx.engine) as s:
         fn = s.get(Function, name)
-        changed = fn is None or fn.digest != art.digest
+        changed = fn is None or fn.digest != art.digest or fnsecrets.config_of(s, fn) != config
         if fn is None:  # new, or removed before: its versions (and calls) are kept, so numbering goes on
             last = s.exec(select(func.max(FunctionVersion.version))
                           .where(FunctionVersion.function_name == name)).one()
@@ -74,6 +78,8 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
             fn.version += 1
             s.add(FunctionVersion(function_name=name, version=fn.version, digest=art.digest,
                                   filename=art.filename, size=art.size))
+            if config["env"] or config["secrets"]:
+                s.merge(FunctionConfig(function_name=name, version=fn.version, **config))
         fn.runtime_name, fn.digest, fn.handler = runtime, art.digest, handler
         fn.mode = "handler" if handler else "command"
         fn.policy = merged
@@ -84,6 +90,7 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
         for node_name in results:
             s.merge(Deployment(function_name=name, node_name=node_name, digest=art.digest, version=fn.version))
         data = function_dict(fn)
+    data.update(config)  # names and plain values only: a secret's value is never in the state
     data["changed"] = changed
     data["nodes"] = results
     if failed:
@@ -106,6 +113,9 @@ def _deploy_everywhere(ctx: Context, rt: dict[str, Any], digest: str, args: dict
         runtimes.ensure_on_node(ctx, rt, node)
         progress("push archive")
         artifacts.push(ctx, node, digest)
+        if args["secrets"]:
+            progress("secrets")
+            fnsecrets.push(ctx, node, args["secrets"])
         progress("install and load")
         reply: dict[str, Any] = ctx.client(node).request("deploy", args, timeout=1800)
         return reply

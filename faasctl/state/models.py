@@ -124,6 +124,17 @@ class FunctionVersion(SQLModel, table=True):
     created_at: float = Field(default_factory=now)
 
 
+class FunctionConfig(SQLModel, table=True):
+    """A version's environment and secret names (issue 13; never a secret's value). Its own
+    table, so create_all adds it to an old file; a version without a row has neither."""
+
+    __tablename__ = "function_config"
+    function_name: str = Field(primary_key=True)
+    version: int = Field(primary_key=True)
+    env: dict[str, str] = json_field()
+    secrets: list[str] = json_field(list)
+
+
 class Deployment(SQLModel, table=True):
     """Which version of a function each node holds."""
 
