@@ -118,6 +118,9 @@ def _deploy_everywhere(ctx: Context, rt: dict[str, Any], digest: str, args: dict
             fnsecrets.push(ctx, node, args["secrets"])
         progress("install and load")
         reply: dict[str, Any] = ctx.client(node).request("deploy", args, timeout=1800)
+        if (args["env"] or args["secrets"]) and not reply.get("configured"):
+            raise AgentError(f"the agent on node {node['name']} is older than this faasctl and ignores --env "
+                             "and --secret", f"upgrade it: faasctl node upgrade {node['name']}, then deploy again")
         return reply
 
     if len(targets) == 1:
