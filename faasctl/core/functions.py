@@ -48,6 +48,8 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
     for key in set(clean) - set(policy_model.FUNCTION_KEYS):
         raise InvalidInput(f"{key} is not a function option", "set stem cells per runtime or node: --stem-cells N")
     placement_policy, pinned = clean.pop("placement", ""), clean.pop("pin", None)
+    with transaction(ctx.engine) as s:  # env and secrets checked before anything is stored or sent
+        config = fnsecrets.configuration(ctx, fnsecrets.config_of(s, s.get(Function, name)), env, secrets)
     art = artifacts.prepare(ctx, source, filename)
     handler = handler or rt["handler"]
     if handler and ":" not in handler:
@@ -60,7 +62,6 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
     with transaction(ctx.engine) as s:
         prior = s.get(Function, name)
         merged = {**(prior.policy if prior else {}), **clean}
-        config = fnsecrets.configuration(ctx, fnsecrets.config_of(s, prior), env, secrets)
     args = {"function": name, "digest": art.digest, "mode": "handler" if handler else "command",
             "handler": handler, "runtime": {k: rt[k] for k in ("image", "path", "dependencies", "run", "handler")},
             **merged, **config}

@@ -63,7 +63,7 @@ if __name__ == "__main__":  # command mode: the same probe, params on stdin
 def source(tmp_path: Path, name: str) -> Path:
     src = tmp_path / name
     src.mkdir(exist_ok=True)
-    (src / "main.py").write_text(PROBE)
+    (src / "main.py").write_text(PROBE + f"# {name}\n")  # an archive (and artifact) of its own
     (src / "test.py").write_text("from main import *\nimport main, json, sys\n"
                                  "print(json.dumps(main.handle(json.load(sys.stdin))))\n")
     return src
@@ -234,6 +234,7 @@ def test_bad_inputs_are_one_line_and_change_nothing(platform: Platform, tmp_path
     one_error(platform.cli("secret", "rm", "never-set", check=False), 3, "no secret named 'never-set'")
     set_secret(platform, "kept", b"k")
     before = deploy(platform, tmp_path, "cfg-bad", "--secret", "kept", "--env", "A=1")
+    artifacts = sorted(p.name for p in (platform.home / "artifacts").iterdir())
     for opts, code, text in [
         (("--secret", "missing"), 3, "no secret named 'missing'"),
         (("--secret", "Bad/Name"), 2, "not a valid secret name"),
@@ -245,6 +246,7 @@ def test_bad_inputs_are_one_line_and_change_nothing(platform: Platform, tmp_path
         one_error(deploy(platform, tmp_path, "cfg-bad", *opts, check=False), code, text)
         one_error(deploy(platform, tmp_path, "cfg-new", *opts, check=False), code, text)
     after = json.loads(platform.cli("fn", "list", "--json").stdout)
+    assert sorted(p.name for p in (platform.home / "artifacts").iterdir()) == artifacts  # cfg-new's not cached
     assert "cfg-new" not in {f["name"] for f in after}
     current = next(f for f in after if f["name"] == "cfg-bad")
     assert current["version"] == before["version"]
