@@ -64,4 +64,5 @@ def test_an_agent_that_ignores_the_configuration_fails_the_deploy(home: Path) ->
         deploy(home, {"dependencies": "none"}, env={"A": "1"})
     assert "faasctl node upgrade n1" in info.value.hint
     ctx, _, data = deploy(home, {"dependencies": "none"})  # nothing to configure: an older agent is fine
-    assert data["version"] == 1  # the failed deploy recorded nothing (else this would be version 2) and data["env"] == {} and data["secrets"] == []
+    # the failed deploy recorded nothing, or this would be version 2
+    assert data["version"] == 1 and data["env"] == {} and data["secrets"] == []
