@@ -134,8 +134,8 @@ async def deploy_function(
     runtime: Annotated[str, Form(min_length=1, max_length=NAME_MAX)],
     archive: Annotated[UploadFile, File(description="zip or tar.gz with the code (and requirements.txt)")],
     handler: Annotated[str, Form(max_length=255, description="The entry point (MODULE:FUNCTION for native)")] = "",
-    kind: Annotated[Literal[KINDS], Form(description="Calling contract; none: native with a handler, "  # type: ignore[valid-type]
-                                         "else command")] | None = None,
+    kind: Annotated[Literal[KINDS] | None, Form(  # type: ignore[valid-type]
+        description="Calling contract (docs/functions.md); none: native with a handler, else command")] = None,
     policy: dict[str, Any] | None = None,
 ) -> Any:
     """Deploy (or redeploy) a function to its nodes; unchanged code moves nothing."""

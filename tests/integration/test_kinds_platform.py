@@ -261,3 +261,19 @@ def test_function_route_keeps_serves_guards(platform: Platform, api: ApiServer, 
         assert binary.status_code == 201 and binary.json()["base64"] is True, binary.text
     after = json.loads(platform.cli("call", "list", "-f", "k-guard", "--json").stdout)
     assert len(after) == before + 1  # refused requests record no call; the binary one is recorded
+
+
+def test_v1_deploys_a_kind(platform: Platform, api: ApiServer, tmp_path: Path) -> None:
+    archive = tmp_path / "fn.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("handler.py", OPENFAAS_HTTP)
+    with api.client() as c:
+        wrong = c.put("/v1/functions/k-v1", data={"runtime": "python", "kind": "azure"},
+                      files={"archive": ("fn.zip", archive.read_bytes(), "application/zip")})
+        assert wrong.status_code == 422, wrong.text
+        made = c.put("/v1/functions/k-v1", data={"runtime": "python", "kind": "openfaas-http"},
+                     files={"archive": ("fn.zip", archive.read_bytes(), "application/zip")})
+        assert made.status_code == 200 and made.json()["kind"] == "openfaas-http", made.text
+        assert c.get("/v1/functions/k-v1").json()["handler"] == "handler.handle"
+        resp = c.delete("/function/k-v1/x?a=b")
+        assert resp.status_code == 202 and resp.json()["method"] == "DELETE" and resp.json()["query"] == {"a": "b"}
