@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -24,7 +25,7 @@ from faasctl_agent.kinds import HTTP_KINDS
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 
-from ..core import functions, invoke
+from ..core import invoke, listing
 from ..core.names import NAME_MAX
 from ..errors import InvalidInput
 from .deps import core_of
@@ -36,6 +37,8 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 DROPPED = {"authorization", "connection", "keep-alive", "proxy-authorization", "te", "trailer",
            "transfer-encoding", "upgrade"}
 NOT_RETURNED = {"content-length", "transfer-encoding", "connection"}  # serve frames the response itself
+TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # a header name HTTP allows; others are dropped
+BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # no header splitting by a function's answer
 Name = Annotated[str, Path(min_length=1, max_length=NAME_MAX, description="A function name")]
 SEES_REQUEST = (*HTTP_KINDS, "openfaas")  # the classic template reads the raw body (and Http_* variables)
 
@@ -72,7 +75,7 @@ def proxy_response(result: str) -> dict[str, Any] | None:
         return None
     if not isinstance(value, dict) or not isinstance(value.get("statusCode"), int):
         return None
-    if not 100 <= value["statusCode"] <= 599:
+    if not 200 <= value["statusCode"] <= 599:  # a 1xx is no final answer
         return None
     return value
 
@@ -97,7 +100,8 @@ def _proxied(record: dict[str, Any], headers: dict[str, str]) -> Response:
     except (binascii.Error, ValueError):
         return error_response(502, f"call {record['callNum']}: isBase64Encoded is set but the body is not base64",
                               "encode the body with base64, or leave isBase64Encoded false", headers)
-    response = Response(content, status_code=proxy["statusCode"], headers=headers)
+    status = proxy["statusCode"]
+    response = Response(b"" if status in (204, 304) else content, status_code=status, headers=headers)
     given: list[tuple[str, str]] = []
     multi: dict[str, Any] = _mapping(proxy.get("multiValueHeaders"))
     for key, values in multi.items():
@@ -105,7 +109,7 @@ def _proxied(record: dict[str, Any], headers: dict[str, str]) -> Response:
     single: dict[str, Any] = _mapping(proxy.get("headers"))
     given += [(str(k), str(v)) for k, v in single.items() if k not in multi]
     response.raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1", "replace")) for k, v in given
-                             if k.lower() not in NOT_RETURNED]
+                             if k.lower() not in NOT_RETURNED and TOKEN.match(k) and not BAD_VALUE.search(v)]
     return response
 
 
@@ -138,8 +142,7 @@ async def call_function(name: Name, request: Request, path: str = "") -> Respons
     """Call a function with this HTTP request and answer with its response."""
     body = await request.body()
     core = core_of(request)
-    fn = await core(functions.get, name)
-    kind = fn.get("kind") or "command"
+    kind = await core(listing.function_kind, name)
     params = params_of(kind, body, request.url.query)
     http = http_request(request, path, body) if kind in SEES_REQUEST else None
     record = await core(invoke.invoke, name, params, http=http)

@@ -85,3 +85,15 @@ def test_a_result_becomes_the_functions_http_response() -> None:
     assert failed.status_code == 500 and json.loads(failed.body)["error"] == "call 3 failed: ValueError: no"
     slow = functions_http.respond("lambda", {"callNum": 4, "status": "TIMEOUT", "error": "no result within 1 s"})
     assert slow.status_code == 504
+
+
+def test_a_functions_answer_cannot_break_http() -> None:
+    proxy = {"statusCode": 204, "headers": {"X-Split": "a\r\nInjected: 1", "Bad Name": "x", "X-Fine": "ok",
+                                            "Content-Length": "99"}, "body": "dropped"}
+    resp = functions_http.respond("lambda", {"callNum": 1, "status": "DONE", "result": json.dumps(proxy)})
+    names = [k.decode() for k, _ in resp.raw_headers]
+    assert resp.status_code == 204 and resp.body == b"" and "x-fine" in names
+    assert "x-split" not in names and "bad name" not in names and "content-length" not in names
+    informational = {"statusCode": 101, "body": ""}
+    assert functions_http.respond("lambda", {"callNum": 2, "status": "DONE",
+                                             "result": json.dumps(informational)}).status_code == 502
