@@ -150,7 +150,8 @@ class Service:
             self.workers.tars[str(digest)] = archive.pack(entries, compress=False)
             await self.workers.cache_deps(deps_volume, image)
             self.workers.stem_pool(spec).refill()
-        return {"function": name, "digest": digest, "dependencies": deps_state, "warm": len(pool.idle)}
+        return {"function": name, "digest": digest, "dependencies": deps_state, "warm": len(pool.idle),
+                "kind": spec["kind"]}
 
     async def op_invoke(self, args: dict[str, Any]) -> dict[str, Any]:
         pool = self.pools.get(str(args.get("function")))

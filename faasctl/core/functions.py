@@ -129,6 +129,9 @@ def _deploy_everywhere(ctx: Context, rt: dict[str, Any], digest: str, args: dict
         artifacts.push(ctx, node, digest)
         progress("install and load")
         reply: dict[str, Any] = ctx.client(node).request("deploy", args, timeout=1800)
+        if reply.get("kind", kinds.NATIVE if args["mode"] == "handler" else kinds.COMMAND) != args["kind"]:
+            raise AgentError(f"node {node['name']}'s agent does not know kind {args['kind']}",
+                             f"upgrade it: faasctl node upgrade {node['name']}")  # an agent older than kinds
         return reply
 
     if len(targets) == 1:
