@@ -277,3 +277,13 @@ def test_v1_deploys_a_kind(platform: Platform, api: ApiServer, tmp_path: Path) -
         assert c.get("/v1/functions/k-v1").json()["handler"] == "handler.handle"
         resp = c.delete("/function/k-v1/x?a=b")
         assert resp.status_code == 202 and resp.json()["method"] == "DELETE" and resp.json()["query"] == {"a": "b"}
+
+
+def test_cli_refuses_a_kind_or_handler_that_does_not_fit(platform: Platform, tmp_path: Path) -> None:
+    src = write(tmp_path / "src", {"main.py": NATIVE})
+    for extra, words in ((["--kind", "aws"], "not one of"), (["--kind", "command", "--handler", "main:handle"],
+                                                            "takes no --handler"),
+                         (["--kind", "lambda", "--handler", "main:handle"], "MODULE.FUNCTION")):
+        proc = platform.cli("fn", "deploy", "k-refused", str(src), "--runtime", "python", *extra, check=False)
+        assert proc.returncode == 2 and words in proc.stderr and "hint" in proc.stderr, proc.stderr
+    assert "k-refused" not in platform.cli("fn", "list").stdout  # nothing recorded
