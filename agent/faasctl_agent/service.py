@@ -118,6 +118,9 @@ class Service:
         name, digest, runtime = args.get("function"), args.get("digest"), args.get("runtime") or {}
         if not names.valid_name(name) or not isinstance(digest, str) or not names.valid_digest(digest):
             raise AgentFailure(E_BAD_REQUEST, "deploy needs a valid function name and artifact digest")
+        if args.get("kind") and args["kind"] not in kinds.KINDS:
+            raise AgentFailure(E_BAD_REQUEST, f"deploy refused: kind {args['kind']!r} is not known to this agent",
+                               "upgrade the node's agent: faasctl node upgrade NAME")
         spec = self._policy(args)
         data = self._artifact(digest)
         try:
@@ -131,9 +134,6 @@ class Service:
         runner_volume = await self._runner_volume(image)
         deps_volume, deps_state = await self._dependencies(entries, runtime, image, path, code_volume)
         mode = args.get("mode", "command")
-        if args.get("kind") and args["kind"] not in kinds.KINDS:
-            raise AgentFailure(E_BAD_REQUEST, f"deploy refused: kind {args['kind']!r} is not known to this agent",
-                               "upgrade the node's agent: faasctl node upgrade NAME")
         spec.update(name=name, digest=digest, image=image, path=path, mode=mode,
                     kind=args.get("kind") or ("native" if mode == "handler" else "command"),
                     version=str(args.get("version") or ""),
