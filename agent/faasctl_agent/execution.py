@@ -72,8 +72,11 @@ class CallRunner:
         healthy = True
         self.in_container += 1
         try:
-            reply = await lease.worker.channel.request(
-                {"op": "call", "id": call["id"], "params": call["params"]}, float(pool.spec["timeout"]))
+            message = {"op": "call", "id": call["id"], "params": call["params"],
+                       "deadline": time.time() + float(pool.spec["timeout"])}
+            if call.get("http"):
+                message["http"] = call["http"]  # an HTTP request (serve's /function/NAME), beside params
+            reply = await lease.worker.channel.request(message, float(pool.spec["timeout"]))
             status = "DONE" if reply.get("ok") else "ERROR"
             outcome = {"result": reply.get("result", ""), "log": reply.get("log", ""), "error": reply.get("error", "")}
         except asyncio.TimeoutError:

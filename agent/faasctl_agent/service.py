@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import __version__, archive, deps, names, policy, store
+from . import __version__, archive, deps, kinds, names, policy, store
 from .config import AgentConfig
 from .execution import CallRunner
 from .executor import LABEL_FUNCTION, Executor
@@ -119,6 +119,9 @@ class Service(SecretOps):
         name, digest, runtime = args.get("function"), args.get("digest"), args.get("runtime") or {}
         if not names.valid_name(name) or not isinstance(digest, str) or not names.valid_digest(digest):
             raise AgentFailure(E_BAD_REQUEST, "deploy needs a valid function name and artifact digest")
+        if args.get("kind") and args["kind"] not in kinds.KINDS:
+            raise AgentFailure(E_BAD_REQUEST, f"deploy refused: kind {args['kind']!r} is not known to this agent",
+                               "upgrade the node's agent: faasctl node upgrade NAME")
         spec = self._policy(args)
         spec.update(self.function_config(args))  # env and secret names (secretops.py)
         data = self._artifact(digest)
@@ -132,7 +135,10 @@ class Service(SecretOps):
                                          lambda: archive.pack(entries, False))
         runner_volume = await self._runner_volume(image)
         deps_volume, deps_state = await self._dependencies(entries, runtime, image, path, code_volume)
-        spec.update(name=name, digest=digest, image=image, path=path, mode=args.get("mode", "command"),
+        mode = args.get("mode", "command")
+        spec.update(name=name, digest=digest, image=image, path=path, mode=mode,
+                    kind=args.get("kind") or ("native" if mode == "handler" else "command"),
+                    version=str(args.get("version") or ""),
                     run=runtime.get("run", ""), handler=args.get("handler") or runtime.get("handler", ""),
                     code_volume=code_volume, runner_volume=runner_volume, deps_volume=deps_volume)
         self.journal.save_function(str(name), str(digest), spec)
@@ -147,7 +153,7 @@ class Service(SecretOps):
             await self.workers.cache_deps(deps_volume, image)
             self.workers.stem_pool(spec).refill()
         return {"function": name, "digest": digest, "dependencies": deps_state, "warm": len(pool.idle),
-                "configured": True}  # env and secrets applied: an older agent would ignore them silently
+                "kind": spec["kind"], "configured": True}  # env and secrets applied: an older agent would ignore them silently
 
     async def op_invoke(self, args: dict[str, Any]) -> dict[str, Any]:
         pool = self.pools.get(str(args.get("function")))
@@ -163,11 +169,14 @@ class Service(SecretOps):
                 "digest": pool.spec["digest"], "params": args.get("params"), "status": "PENDING",
                 "is_async": is_async, "retries": int(args.get("retries") or 0) if is_async else 0,
                 "accepted_at": time.time()}
+        if isinstance(args.get("http"), dict):
+            call["http"] = args["http"]  # passed to the runner, never journalled nor sent back
         if is_async:
             self.journal.accept(call)  # durable before we say yes
             self.spawn(self.calls.run(pool, call))
             return {"call_id": call["id"], "status": "PENDING", "accepted_at": call["accepted_at"]}
         await self.calls.run(pool, call)
+        call.pop("http", None)
         return call
 
     async def op_call(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,11 @@ def deploy(
     name: str = typer.Argument(..., help="Function name."),
     source: Path = typer.Argument(..., help="Folder, .zip or .tar.gz with the code (and requirements.txt)."),
     runtime: str = typer.Option(..., "--runtime", "-r", help="Runtime to run it in."),
-    handler: str = typer.Option("", help="Handler mode: MODULE:FUNCTION called per call in a warm process."),
+    handler: str = typer.Option("", help="The entry point: MODULE:FUNCTION for native, MODULE.FUNCTION for lambda "
+                                "and openfaas(-http), a function name for openwhisk (each kind has a default)."),
+    kind: str = typer.Option("", "--kind", "-k", help="Calling contract: native (handle(params), the default with "
+                             "--handler), command (the runtime's run command, the default without), lambda, "
+                             "openwhisk, openfaas or openfaas-http (each as on its platform; docs/functions.md)."),
     json_out: bool = typer.Option(False, "--json", help="Print the function as JSON."),
     env: List[str] | None = typer.Option(None, "--env", "-e", help="KEY=VALUE in the function's environment "
                                             "(repeat it; given, it replaces the current version's)."),
@@ -64,14 +68,14 @@ def deploy(
         policy.pop("pin", None)
     print(f"  deploying {name} from {source}...", file=sys.stderr, flush=True)
     with fanout.reporting(reporter()):  # a deploy to several nodes reports each node
-        data = functions.deploy(Context(), name, source, runtime, handler=handler, policy=policy, env=variables,
-                                secrets=names)
+        data = functions.deploy(Context(), name, source, runtime, handler=handler, policy=policy, kind=kind,
+                                env=variables, secrets=names)
     if json_out:
         emit_json(data)
         return
     state = "deployed" if data["changed"] else "unchanged"
     deps = ", ".join(f"{n}: deps {r['dependencies']}" for n, r in data["nodes"].items())
-    print(f"function {name} {state}: version {data['version']} ({data['digest'][:12]}) on {deps}")
+    print(f"function {name} {state}: version {data['version']} ({data['digest'][:12]}, {data['kind']}) on {deps}")
 
 
 @app.command("list")
@@ -84,9 +88,9 @@ def list_(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     if json_out:
         emit_json(rows)
         return
-    table(["name", "runtime", "ver", "mode", "preload", "placement", "warm per node", "calls", "errors", "p50 ms",
+    table(["name", "runtime", "ver", "kind", "preload", "placement", "warm per node", "calls", "errors", "p50 ms",
            "p99 ms"],
-          [[r["name"], r["runtime_name"], r["version"], r["mode"], r["policy"].get("preload", "default"),
+          [[r["name"], r["runtime_name"], r["version"], r["kind"], r["policy"].get("preload", "default"),
             r["placement"], ",".join(f"{n}:{w}" for n, w in r["warm"].items()), r["calls"], r["errors"],
             ms(r["p50_ms"]), ms(r["p99_ms"])] for r in rows],
           empty="no functions yet; deploy one with: faasctl fn deploy NAME PATH --runtime R")

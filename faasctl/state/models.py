@@ -106,6 +106,8 @@ class Function(SQLModel, table=True):
     mode: str = "command"  # command | handler
     handler: str = ""
     policy: dict[str, Any] = json_field()  # the options given (preload, min_warm, timeout, ...)
+    # the current version's calling contract: command, native, lambda, ... (faasctl_agent.kinds)
+    kind: str = Field(default="command", sa_column_kwargs={"server_default": "command"})
     placement: str = SPECS["placement"].default
     pinned: list[str] = json_field(list)  # node names or label selectors (key=value)
     created_at: float = Field(default_factory=now)
@@ -122,6 +124,7 @@ class FunctionVersion(SQLModel, table=True):
     filename: str = ""
     size: int = 0
     created_at: float = Field(default_factory=now)
+    kind: str = Field(default="command", sa_column_kwargs={"server_default": "command"})  # its calling contract
 
 
 class FunctionConfig(SQLModel, table=True):

@@ -5,12 +5,14 @@ any image with `python3` can serve functions. It speaks newline-delimited JSON w
 agent over the container's stdin and stdout, one call at a time, and stays up between
 calls: that is what makes a warm call cost a pipe round trip instead of a container.
 
-Messages in:  {"op": "init", "mode": "handler"|"command", "path", "handler", "run"}
+Messages in:  {"op": "init", "mode": "handler"|"command", "path", "handler", "run",
+               "kind", "function": {"name", "version", "memory_mb", "timeout"}}
               (a stem cell's init also carries "code"/"deps": base64 tars unpacked as
               root, root-owned, before the runner drops to "user" for good)
               (optional "env": {NAME: value}, set before the function loads; "secrets":
               {name: base64 value}, written as root under SECRETS_DIR before the drop)
-              {"op": "call", "id", "params"}
+              {"op": "call", "id", "params", "deadline", "http"?}
+Handler kinds (Lambda, OpenWhisk, OpenFaaS) live in faasctl_kinds.py beside this file.
 Messages out: {"op": "ready"} once, then one reply per message in.
 """
 
@@ -55,10 +57,6 @@ class _BoundedLog(io.TextIOBase):
         return "".join(self.parts)
 
 
-def _as_result(value):
-    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
-
-
 class Runner:
     def __init__(self, out):
         self.out = out
@@ -91,10 +89,9 @@ class Runner:
 
         importlib.invalidate_caches()  # a stem cell's code and deps arrived after start
         if self.mode == "handler":
-            module_name, _, attr = (msg.get("handler") or "main:handle").partition(":")
-            sys.path.insert(0, self.path)
-            module = importlib.import_module(module_name)
-            self.fn = getattr(module, attr or "handle")
+            import faasctl_kinds  # beside this file, in the runner volume
+
+            self.fn = faasctl_kinds.load(dict(msg, handler=msg.get("handler") or "main:handle"))
         return {"ok": True}
 
     def _unpack_and_drop(self, msg):
@@ -120,18 +117,17 @@ class Runner:
     def call(self, msg):
         params = msg.get("params")
         if self.mode == "handler":
-            return self._call_handler(params)
+            return self._call_handler(params, msg)
         return self._call_command(params)
 
-    def _call_handler(self, params):
+    def _call_handler(self, params, msg):
         log = _BoundedLog()
         saved = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = log
         try:
-            value = self.fn(params)
-            return {"ok": True, "result": _as_result(value), "log": log.value()}
+            return {"ok": True, "result": self.fn.invoke(params, msg), "log": log.value()}
         except Exception:
-            return {"ok": False, "error": traceback.format_exc(limit=-8), "log": log.value()}
+            return {"ok": False, "error": self.fn.error(msg), "log": log.value()}
         finally:
             sys.stdout, sys.stderr = saved
 
