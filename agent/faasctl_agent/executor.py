@@ -20,10 +20,10 @@ import docker
 import docker.errors
 import requests.exceptions
 
+from .languages import LANGUAGES, RUNNER_DIR
 from .protocol import E_NOT_FOUND, E_RUNTIME, AgentFailure
 from .volumes import DEPS_DIR, LABEL_NODE, VolumeOps
 
-RUNNER_DIR = "/opt/faasctl"
 LABEL_FUNCTION = "faasctl.function"
 FUNCTION_USER = "65534:65534"
 # No engine-side log for function containers: the runner captures what a function prints
@@ -45,6 +45,7 @@ class ContainerSpec:
     pids: int = 128
     network: bool = False
     labels: dict[str, str] = field(default_factory=dict)
+    command: tuple[str, ...] = LANGUAGES["python"].command  # the runtime's runner (languages.py)
 
 
 class Executor(VolumeOps):
@@ -127,11 +128,12 @@ class Executor(VolumeOps):
         labels = {LABEL_NODE: self.node, **spec.labels}
         try:
             return str(self.api.create_container(
-                spec.image, command=["python3", "-u", f"{RUNNER_DIR}/runner.py"],
+                spec.image, command=list(spec.command),
                 user="0:0" if stem else FUNCTION_USER,
                 working_dir=spec.path, stdin_open=True, tty=False, labels=labels,
                 volumes=None if spec.code_volume else [spec.path, DEPS_DIR],
-                environment={"PYTHONPATH": DEPS_DIR, "HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
+                environment={"PYTHONPATH": DEPS_DIR, "NODE_PATH": f"{DEPS_DIR}/node_modules", "HOME": "/tmp",
+                             "PYTHONDONTWRITEBYTECODE": "1"},
                 name=f"faasctl-{self.node}-{spec.labels.get(LABEL_FUNCTION, 'fn')}-{secrets.token_hex(3)}",
                 host_config=host_config,
             )["Id"])

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import __version__, archive, deps, names, policy, store
+from . import __version__, archive, deps, deps_node, languages, names, policy, store
 from .config import AgentConfig
 from .execution import CallRunner
 from .executor import LABEL_FUNCTION, Executor
@@ -125,6 +125,7 @@ class Service:
         except archive.ArchiveError as exc:
             raise AgentFailure(E_BAD_ARCHIVE, f"archive refused: {exc}") from exc
         image, path = runtime["image"], runtime.get("path") or "/ws"
+        runner = languages.language(runtime.get("runner")).name
         await asyncio.to_thread(self.executor.ensure_image, image)
         code_volume = await self._filled(f"faasctl-{self.executor.node}-code-{digest[:16]}", image,
                                          lambda: archive.pack(entries, False))
@@ -132,6 +133,7 @@ class Service:
         deps_volume, deps_state = await self._dependencies(entries, runtime, image, path, code_volume)
         spec.update(name=name, digest=digest, image=image, path=path, mode=args.get("mode", "command"),
                     run=runtime.get("run", ""), handler=args.get("handler") or runtime.get("handler", ""),
+                    runner=runner, kind=args.get("kind") or "native",
                     code_volume=code_volume, runner_volume=runner_volume, deps_volume=deps_volume)
         self.journal.save_function(str(name), str(digest), spec)
         old = self.pools.get(str(name))
@@ -213,12 +215,14 @@ class Service:
 
     async def _dependencies(self, entries: list[archive.Entry], runtime: dict[str, Any], image: str,
                             path: str, code_volume: str) -> tuple[str | None, str]:
-        requirements = (archive.file_bytes(entries, deps.REQUIREMENTS) or b"").decode(errors="replace")
         command = runtime.get("dependencies") or ""
-        if not deps.wanted_lines(requirements) or not command:
-            return None, "none"
         image_id = await asyncio.to_thread(self.executor.image_id, image)
-        key = deps.cache_key(entries, str(image_id), command)
+        try:
+            key = deps.install_key(entries, str(image_id), command, languages.language(runtime.get("runner")).name)
+        except deps_node.ManifestError as exc:
+            raise AgentFailure(E_BAD_ARCHIVE, f"deploy refused: {exc}", exc.hint) from exc
+        if key is None or not command:
+            return None, "none"
         known = self.journal.deps_volume(key)
         if known is not None:
             exists: bool = await asyncio.to_thread(self.executor.volume_exists, known)

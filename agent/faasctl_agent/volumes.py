@@ -89,11 +89,13 @@ class VolumeOps:
             raise failure
 
     def runner_source(self) -> tuple[str, bytes]:
-        """The runner volume's name (by the runner's digest) and its tar."""
-        source = resources.files("faasctl_agent").joinpath("runner/runner.py").read_bytes()
-        name = f"faasctl-{self.node}-runner-{archive.sha256(source)[:16]}"
-        entry = archive.Entry("runner.py", "file", 0o644, source)
-        return name, archive.pack([entry], compress=False)
+        """The runner volume's name (by its files' digest) and its tar: every language's
+        runner (runner.py, runner.js and the modules they load), so any runtime's image works."""
+        folder = resources.files("faasctl_agent").joinpath("runner")
+        entries = [archive.Entry(f.name, "file", 0o644, f.read_bytes()) for f in folder.iterdir()
+                   if f.is_file() and f.name.endswith((".py", ".js")) and f.name != "__init__.py"]
+        tar = archive.pack(entries, compress=False)
+        return f"faasctl-{self.node}-runner-{archive.sha256(tar)[:16]}", tar
 
     def install_deps(self, image: str, code_volume: str, path: str, command: str, volume: str) -> None:
         """Run the runtime's dependency command once into `volume` (created unless it exists);

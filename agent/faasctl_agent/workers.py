@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from . import archive
+from . import archive, languages
 from .channel import RunnerChannel, RunnerGone
 from .config import AgentConfig
 from .executor import FUNCTION_USER, LABEL_FUNCTION, ContainerSpec, Executor
@@ -46,12 +46,14 @@ class Workers:
             await stems.close()
 
     def stem_pool(self, spec: dict[str, Any]) -> StemPool:
-        key = f"{spec['image']}|{spec['path']}"
+        runner = languages.language(spec.get("runner"))
+        key = f"{spec['image']}|{spec['path']}|{runner.name}"
         if key not in self.stems:
             d = self.config.defaults
             stem_spec = ContainerSpec(image=spec["image"], path=spec["path"], code_volume=None,
                                       runner_volume=spec["runner_volume"], memory_mb=int(d["memory_mb"]),
-                                      cpus=float(d["cpus"]), pids=int(d["pids"]), labels={"faasctl.role": "stem"})
+                                      cpus=float(d["cpus"]), pids=int(d["pids"]), labels={"faasctl.role": "stem"},
+                                      command=runner.command)
 
             async def start() -> Worker:
                 return await self.start(None, stem_spec)
@@ -100,7 +102,10 @@ class Workers:
     async def init_runner(self, channel: RunnerChannel, spec: dict[str, Any],
                            extra: dict[str, Any] | None = None) -> None:
         reply = await channel.request({"op": "init", "mode": spec["mode"], "path": spec["path"],
-                                       "run": spec["run"], "handler": spec["handler"], **(extra or {})}, 60)
+                                       "run": spec["run"], "handler": spec["handler"],
+                                       "kind": spec.get("kind") or "native", "function": spec["name"],
+                                       "version": spec["digest"][:12], "memory_mb": spec["memory_mb"],
+                                       "timeout": spec["timeout"], **(extra or {})}, 60)
         if not reply.get("ok"):
             raise LoadFailed(E_RUNTIME, f"function {spec['name']} failed to load",
                                str(reply.get("error", "")).strip()[-1500:])
@@ -115,6 +120,7 @@ class Workers:
                 memory_mb=int(spec["memory_mb"]), cpus=float(spec["cpus"]), pids=int(spec["pids"]),
                 network=bool(spec["network"]),
                 labels={LABEL_FUNCTION: spec["name"], "faasctl.digest": spec["digest"][:16]},
+                command=languages.language(spec.get("runner")).command,
             )
         cid = await asyncio.to_thread(self.executor.create, cspec)
         try:

@@ -1,0 +1,96 @@
+'use strict';
+/*
+ * `--kind lambda` for Node.js: AWS Lambda's documented Node.js handler contract, so a
+ * handler copied from Lambda runs as is. `exports.handler = async (event, context)`, or
+ * the older `(event, context, callback)`; the context has Lambda's fields and the
+ * reserved environment variables are set. An error is shaped like Lambda's
+ * (errorType, errorMessage, stackTrace). There is no IAM and no CloudWatch here.
+ */
+
+function splitHandler(handler) {
+  // "index.handler" -> ["index", ["handler"]]; "src/app.main" -> ["src/app", ["main"]];
+  // as Lambda reads it: the module is everything before the first dot of the last part.
+  const slash = handler.lastIndexOf('/');
+  const dir = handler.slice(0, slash + 1);
+  const [file, ...names] = handler.slice(slash + 1).split('.');
+  if (!file || names.length === 0 || names.some((n) => !n)) {
+    throw new Error(`handler ${handler} is not MODULE.FUNCTION (Lambda's form, e.g. index.handler)`);
+  }
+  return [dir + file, names];
+}
+
+function pick(mod, names, handler) {
+  let fn = mod;
+  for (const name of names) fn = fn == null ? undefined : (fn[name] !== undefined ? fn[name] : (fn.default || {})[name]);
+  if (typeof fn !== 'function') throw new Error(`${handler}: the module exports no function ${names.join('.')}`);
+  return fn;
+}
+
+function names(init) {
+  const fn = String(init.function || 'function');
+  const version = String(init.version || '$LATEST');
+  return { fn, version, arn: `arn:aws:lambda:local:000000000000:function:${fn}`, group: `/aws/lambda/${fn}` };
+}
+
+function setEnv(init, root) {
+  const n = names(init);
+  Object.assign(process.env, {
+    AWS_LAMBDA_FUNCTION_NAME: n.fn,
+    AWS_LAMBDA_FUNCTION_VERSION: n.version,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(init.memory_mb || 256),
+    AWS_LAMBDA_LOG_GROUP_NAME: n.group,
+    AWS_LAMBDA_LOG_STREAM_NAME: stream(n.version),
+    _HANDLER: String(init.handler || 'index.handler'),
+    LAMBDA_TASK_ROOT: root,
+  });
+}
+
+function stream(version) {
+  const day = new Date().toISOString().slice(0, 10).replace(/-/g, '/');
+  return `${day}/[${version}]${require('os').hostname()}`;
+}
+
+function context(init, requestId) {
+  const n = names(init);
+  const deadline = Date.now() + Number(init.timeout || 30) * 1000;
+  return {
+    functionName: n.fn,
+    functionVersion: n.version,
+    invokedFunctionArn: n.arn,
+    memoryLimitInMB: String(init.memory_mb || 256),
+    awsRequestId: String(requestId || ''),
+    logGroupName: n.group,
+    logStreamName: stream(n.version),
+    identity: undefined,
+    clientContext: undefined,
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+}
+
+function invoke(fn, event, ctx) {
+  // An async handler's promise, or the callback (also context.done/succeed/fail) of an
+  // older one; a plain function that takes no callback answers with what it returns.
+  return new Promise((resolve, reject) => {
+    const callback = (err, value) => (err ? reject(err) : resolve(value));
+    ctx.done = callback;
+    ctx.succeed = (value) => callback(null, value);
+    ctx.fail = (err) => callback(err || new Error('failed'));
+    const out = fn(event, ctx, callback);
+    if (out && typeof out.then === 'function') out.then(resolve, reject);
+    else if (fn.length < 3) resolve(out);
+  });
+}
+
+function errorShape(err) {
+  if (err instanceof Error) {
+    return {
+      errorType: err.name || 'Error',
+      errorMessage: String(err.message),
+      stackTrace: String(err.stack || '').split('\n').slice(1).map((line) => line.trim()).filter(Boolean),
+    };
+  }
+  return { errorType: typeof err === 'string' ? 'string' : typeof err, errorMessage: String(err), stackTrace: [] };
+}
+
+module.exports = { splitHandler, pick, setEnv, context, invoke, errorShape };

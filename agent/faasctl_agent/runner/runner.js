@@ -1,0 +1,315 @@
+'use strict';
+/*
+ * faasctl in-container runner for Node.js: runner.py's twin, for images without python3.
+ *
+ * Node's standard library only (any node >= 16). It speaks the same newline-delimited
+ * JSON with the agent over stdin and stdout, one message at a time, and stays up between
+ * calls, so a warm call costs a pipe round trip:
+ *
+ * in:  {"op": "init", "mode": "handler"|"command", "path", "handler", "run", "kind",
+ *       "function", "version", "memory_mb", "timeout"}
+ *      (a stem cell's init also carries "code"/"deps": base64 tars unpacked as root,
+ *       root-owned, before the runner drops to "user" for good)
+ *      {"op": "call", "id", "params"}
+ * out: {"op": "ready"} once, then one reply per message in, with "id" and "ms".
+ */
+const fs = require('fs');
+const path = require('path');
+const childProcess = require('child_process');
+const os = require('os');
+const { StringDecoder } = require('string_decoder');
+const { pathToFileURL } = require('url');
+const lambda = require('./lambda.js');
+const { extractTar } = require('./ustar.js');
+
+const LOG_LIMIT = 64 * 1024;
+// The largest reply line (the result, JSON-encoded, with its log): the agent's framing
+// (faasctl_agent/framing.py RESULT_LIMIT) keeps the same figure.
+const RESULT_LIMIT = 32 * 1024 * 1024;
+const MIB = 1024 * 1024;
+
+// The protocol owns the real stdout; what a function prints is captured during its call
+// (bounded) and goes to stderr otherwise.
+const write = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
+let capture = null;
+
+class BoundedLog {
+  constructor() { this.parts = []; this.size = 0; }
+  add(text) {
+    const room = LOG_LIMIT - this.size;
+    if (room > 0) {
+      const kept = text.slice(0, room);
+      this.parts.push(kept);
+      this.size += kept.length;
+    }
+  }
+  value() { return this.parts.join(''); }
+}
+
+function redirect(stream) {
+  stream.write = function (chunk, encoding, cb) {
+    if (typeof encoding === 'function') { cb = encoding; }
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    if (capture) capture.add(text); else write.err(text);
+    if (typeof cb === 'function') process.nextTick(cb);
+    return true;
+  };
+}
+
+function send(msg) {
+  let line = JSON.stringify(msg);
+  const size = Buffer.byteLength(line);
+  if (size > RESULT_LIMIT) {
+    line = JSON.stringify({
+      id: msg.id, ms: msg.ms, ok: false, cause: 'result', log: String(msg.log || '').slice(0, LOG_LIMIT),
+      error: `result over its limit: the reply is ${size} bytes, the limit is ${RESULT_LIMIT / MIB} MiB`,
+    });
+  }
+  write.out(line + '\n');
+}
+
+function errorText(err) {
+  return (err && err.stack) ? String(err.stack) : String(err);
+}
+
+function asResult(value) {
+  return typeof value === 'string' ? value : JSON.stringify(value === undefined ? null : value);
+}
+
+async function loadModule(root, name) {
+  const base = path.resolve(root, name);
+  if (!base.startsWith(path.resolve(root) + path.sep)) throw new Error(`handler module ${name} is outside the code`);
+  if (fs.existsSync(base + '.mjs')) return import(pathToFileURL(base + '.mjs').href);
+  try {
+    return require(base);
+  } catch (err) {
+    if (err && err.code === 'ERR_REQUIRE_ESM') return import(pathToFileURL(require.resolve(base)).href);
+    throw err;
+  }
+}
+
+class Runner {
+  constructor() {
+    this.mode = null; this.kind = 'native'; this.path = '.'; this.run = ''; this.fn = null; this.init_ = {};
+    this.failCall = null; // rejects the call in progress (an uncaught error of the function)
+  }
+
+  async init(msg) {
+    if (process.getuid && process.getuid() === 0) unpackAndDrop(msg);
+    this.init_ = msg;
+    this.mode = msg.mode || 'command';
+    this.kind = msg.kind || 'native';
+    this.path = msg.path || '.';
+    this.run = msg.run || '';
+    process.chdir(this.path);
+    if (this.mode !== 'handler') return { ok: true };
+    if (this.kind === 'lambda') {
+      const [moduleName, names] = lambda.splitHandler(msg.handler || 'index.handler');
+      lambda.setEnv(msg, this.path);
+      this.fn = lambda.pick(await loadModule(this.path, moduleName), names, msg.handler || 'index.handler');
+    } else if (this.kind === 'native') {
+      const [moduleName, attr] = splitOnce(msg.handler || 'index:handle', ':');
+      const mod = await loadModule(this.path, moduleName);
+      this.fn = mod[attr || 'handle'] || (mod.default && mod.default[attr || 'handle']);
+      if (typeof this.fn !== 'function') {
+        throw new Error(`${moduleName} exports no function named ${attr || 'handle'} (module.exports.${attr || 'handle'} = async (params) => ...)`);
+      }
+    } else {
+      throw new Error(`kind ${this.kind} is not served by the Node.js runner (native or lambda)`);
+    }
+    return { ok: true };
+  }
+
+  call(msg) {
+    const params = msg.params === undefined ? null : msg.params;
+    if (this.mode !== 'handler') return runCommand(this.run, this.path, params);
+    return this.kind === 'lambda' ? this.callLambda(params, msg.id) : this.callHandler(params);
+  }
+
+  async callHandler(params) {
+    const log = new BoundedLog();
+    capture = log;
+    try {
+      const value = await this.guarded(() => this.fn(params));
+      return { ok: true, result: asResult(value), log: log.value() };
+    } catch (err) {
+      return { ok: false, error: errorText(err), log: log.value() };
+    } finally {
+      capture = null;
+    }
+  }
+
+  async callLambda(event, id) {
+    const log = new BoundedLog();
+    capture = log;
+    try {
+      const value = await this.guarded(() => lambda.invoke(this.fn, event, lambda.context(this.init_, id)));
+      return { ok: true, result: JSON.stringify(value === undefined ? null : value), log: log.value() };
+    } catch (err) {
+      return { ok: false, error: JSON.stringify(lambda.errorShape(err)), log: log.value() };
+    } finally {
+      capture = null;
+    }
+  }
+
+  guarded(start) {
+    return new Promise((resolve, reject) => {
+      this.failCall = reject;
+      Promise.resolve().then(start).then(resolve, reject);
+    }).finally(() => { this.failCall = null; });
+  }
+}
+
+function splitOnce(text, sep) {
+  const at = text.indexOf(sep);
+  return at < 0 ? [text, ''] : [text.slice(0, at), text.slice(at + 1)];
+}
+
+function unpackAndDrop(msg) {
+  // Stem cell: place code and deps (root-owned, so read-only to the function), then become
+  // the unprivileged user; from here on no capability is left.
+  for (const [key, target] of [['code', msg.path || '.'], ['deps', '/deps']]) {
+    if (msg[key]) extractTar(Buffer.from(msg[key], 'base64'), target);
+  }
+  const [uid, gid] = splitOnce(String(msg.user || '65534:65534'), ':');
+  process.setgroups([]);
+  process.setgid(Number(gid || uid));
+  process.setuid(Number(uid));
+}
+
+function runCommand(command, cwd, params) {
+  // The command gets the params on stdin; stdout is kept up to RESULT_LIMIT (past that
+  // the command is killed), stderr up to LOG_LIMIT (the rest read and dropped).
+  const oomBefore = oomKills();
+  return new Promise((resolve) => {
+    const child = childProcess.spawn('/bin/sh', ['-c', command], { cwd, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    const kept = { out: [], err: [] };
+    const size = { out: 0, err: 0 };
+    const limit = { out: RESULT_LIMIT, err: LOG_LIMIT };
+    let over = false;
+    const take = (name) => (chunk) => {
+      const room = limit[name] - size[name];
+      if (name === 'out' && chunk.length > room && !over) {
+        over = true;
+        try { process.kill(-child.pid, 'SIGKILL'); } catch (_) { /* already gone */ }
+      }
+      if (room > 0) kept[name].push(chunk.subarray(0, room));
+      size[name] += chunk.length;
+    };
+    child.stdout.on('data', take('out'));
+    child.stderr.on('data', take('err'));
+    child.stdin.on('error', () => {}); // a command that does not read its stdin
+    child.on('error', (err) => resolve({ ok: false, cause: 'exit', log: '', error: `command did not start: ${err.message}` }));
+    child.on('close', (code, signal) => {
+      const log = Buffer.concat(kept.err).toString('utf8');
+      const result = Buffer.concat(kept.out).toString('utf8').replace(/\n+$/, '');
+      if (over) {
+        resolve({ ok: false, log, cause: 'output', error: `output over its limit: the function printed more than ${RESULT_LIMIT / MIB} MiB on stdout, the result's limit; it was stopped` });
+        return;
+      }
+      const status = signal ? -(os.constants.signals[signal] || 0) : code;
+      if (status !== 0) {
+        resolve({ ok: false, log, result, ...exitCause(status, oomKills() > oomBefore) });
+        return;
+      }
+      resolve({ ok: true, result, log });
+    });
+    child.stdin.end(JSON.stringify(params));
+  });
+}
+
+function cgroupValue(v2Name, v1Path, key) {
+  // A number from this container's cgroup (v2 first, then v1); null if unreadable.
+  for (const file of ['/sys/fs/cgroup/' + v2Name, '/sys/fs/cgroup/memory/' + v1Path]) {
+    let text;
+    try { text = fs.readFileSync(file, 'utf8'); } catch (_) { continue; }
+    if (!key) return /^\d+$/.test(text.trim()) ? Number(text.trim()) : null;
+    for (const line of text.split('\n')) {
+      const [name, value] = splitOnce(line, ' ');
+      if (name === key && /^\d+$/.test(value.trim())) return Number(value);
+    }
+    return null;
+  }
+  return null;
+}
+
+function oomKills() {
+  return cgroupValue('memory.events', 'memory.oom_control', 'oom_kill') || 0;
+}
+
+function exitCause(code, oom) {
+  // Name why a command failed: the memory limit, a signal, or its own exit status.
+  const signum = code < 0 ? -code : (code > 128 ? code - 128 : 0);
+  const sig = os.constants.signals;
+  if (oom) {
+    const max = cgroupValue('memory.max', 'memory.limit_in_bytes');
+    const where = max ? ` of ${Math.floor(max / MIB)} MiB` : '';
+    return { cause: 'oom', error: `out of memory: the function passed its memory limit${where} and was killed (raise it with --memory)` };
+  }
+  if (code < 0 || [sig.SIGKILL, sig.SIGTERM, sig.SIGSEGV, sig.SIGABRT].includes(signum)) {
+    const what = Object.keys(sig).find((name) => sig[name] === signum) || `signal ${signum}`;
+    return { cause: 'signal', error: `command killed by ${what} (exit status ${code})` };
+  }
+  return { cause: 'exit', error: `command exited with status ${code}` };
+}
+
+function main() {
+  redirect(process.stdout);
+  redirect(process.stderr);
+  const runner = new Runner();
+  // A function's stray error (a throw in a timer, a rejected promise nobody awaits) fails
+  // the call in progress, as it would on Lambda, instead of ending the runner.
+  const stray = (err) => {
+    if (runner.failCall) runner.failCall(err); else write.err(`faasctl runner: ${errorText(err)}\n`);
+  };
+  process.on('uncaughtException', stray);
+  process.on('unhandledRejection', stray);
+  send({ op: 'ready', pid: process.pid, node: process.versions.node });
+
+  const decoder = new StringDecoder('utf8');
+  const lines = [];
+  let buffered = '';
+  let busy = false;
+  let ended = false;
+
+  async function handle(line) {
+    const started = process.hrtime.bigint();
+    let msg = {};
+    let reply;
+    try {
+      msg = JSON.parse(line);
+      const op = msg && msg.op;
+      if (op === 'call') reply = await runner.call(msg);
+      else if (op === 'init') reply = await runner.init(msg);
+      else reply = { ok: false, error: `unknown op ${JSON.stringify(op === undefined ? null : op)}` };
+    } catch (err) {
+      reply = { ok: false, error: errorText(err) };
+    }
+    reply.id = (msg && typeof msg === 'object' && msg.id !== undefined) ? msg.id : null;
+    reply.ms = Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3;
+    send(reply);
+  }
+
+  async function pump() {
+    if (busy) return;
+    busy = true;
+    while (lines.length) await handle(lines.shift());
+    busy = false;
+    if (ended) process.exit(0);
+  }
+
+  process.stdin.on('data', (chunk) => {
+    let from = buffered.length;
+    buffered += decoder.write(chunk);
+    let at;
+    while ((at = buffered.indexOf('\n', from)) >= 0) {
+      lines.push(buffered.slice(0, at));
+      buffered = buffered.slice(at + 1);
+      from = 0;
+    }
+    pump();
+  });
+  process.stdin.on('end', () => { ended = true; if (!busy) process.exit(0); });
+}
+
+main();
