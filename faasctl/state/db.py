@@ -15,7 +15,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from ..config import private_dir, private_file
 from ..errors import FaasctlError
-from . import aggregates, models, sqlite  # noqa: F401  (models registers the tables)
+from . import aggregates, columns, models, sqlite  # noqa: F401  (models registers the tables)
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -43,6 +43,7 @@ def open_engine(path: Path) -> Engine:
     raw = engine.raw_connection()
     try:
         aggregates.ensure(raw.driver_connection)  # type: ignore[arg-type]  # a file made before the call counts gets them now
+        columns.ensure(raw.driver_connection)  # type: ignore[arg-type]  # and columns added since
     finally:
         raw.close()
     return engine

@@ -91,6 +91,8 @@ class Runtime(SQLModel, table=True):
     dependencies: str = ""
     run: str = ""
     handler: str = ""
+    # which in-container runner serves it (faasctl_agent.languages): python | node
+    runner: str = Field(default="python", sa_column_kwargs={"server_default": "python"})
     stem_cells: int | None = None  # stem cells per node for preload "runtime"; None: node default
     source_digest: str = ""  # packed build context, when built from a folder
     base: str = ""
@@ -105,6 +107,7 @@ class Function(SQLModel, table=True):
     digest: str = ""
     mode: str = "command"  # command | handler
     handler: str = ""
+    kind: str = Field(default="native", sa_column_kwargs={"server_default": "native"})  # native | lambda
     policy: dict[str, Any] = json_field()  # the options given (preload, min_warm, timeout, ...)
     placement: str = SPECS["placement"].default
     pinned: list[str] = json_field(list)  # node names or label selectors (key=value)

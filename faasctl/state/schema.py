@@ -3,7 +3,8 @@
 What the plain-sqlite3 readers (reads.py, aggregates.py) need to know of the tables without
 importing the ORM: each table's columns in the models' field order (the order model_dump
 gives), the JSON columns with the empty value an empty text reads as, the boolean
-columns, and the DDL of the tables readers may create. tests/unit/test_schema_gen.py
+columns, the DDL of the tables readers may create, and the columns added to a table after
+files were made with it (a server default in models.py; state/columns.py adds them). tests/unit/test_schema_gen.py
 checks that this file matches the models.
 """
 
@@ -35,6 +36,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                  'digest',
                  'mode',
                  'handler',
+                 'kind',
                  'policy',
                  'placement',
                  'pinned',
@@ -63,6 +65,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                 'dependencies',
                 'run',
                 'handler',
+                'runner',
                 'stem_cells',
                 'source_digest',
                 'base',
@@ -79,4 +82,8 @@ BOOLEAN: dict[str, tuple[str, ...]] = {
 CREATE: dict[str, str] = {
     'call_count': ('CREATE TABLE IF NOT EXISTS call_count ( func_name VARCHAR NOT NULL, status VARCHAR NOT NULL, n '
                    'INTEGER NOT NULL, PRIMARY KEY (func_name, status) )'),
+}
+ADDED: dict[str, dict[str, str]] = {
+    'function': {'kind': "kind VARCHAR DEFAULT 'native' NOT NULL"},
+    'runtime': {'runner': "runner VARCHAR DEFAULT 'python' NOT NULL"},
 }
