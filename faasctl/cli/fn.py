@@ -31,6 +31,8 @@ def deploy(
     source: Path = typer.Argument(..., help="Folder, .zip or .tar.gz with the code (and requirements.txt)."),
     runtime: str = typer.Option(..., "--runtime", "-r", help="Runtime to run it in."),
     handler: str = typer.Option("", help="Handler mode: MODULE:FUNCTION called per call in a warm process."),
+    kind: str = typer.Option("", help="The handler's contract: native (handle(params), the default) or lambda "
+                             "(exports.handler = async (event, context), --handler index.handler; Node.js)."),
     json_out: bool = typer.Option(False, "--json", help="Print the function as JSON."),
     policy: dict[str, Any] | None = None,
 ) -> None:
@@ -47,7 +49,7 @@ def deploy(
         policy.pop("pin", None)
     print(f"  deploying {name} from {source}...", file=sys.stderr, flush=True)
     with fanout.reporting(reporter()):  # a deploy to several nodes reports each node
-        data = functions.deploy(Context(), name, source, runtime, handler=handler, policy=policy)
+        data = functions.deploy(Context(), name, source, runtime, handler=handler, kind=kind, policy=policy)
     if json_out:
         emit_json(data)
         return

@@ -32,7 +32,7 @@ def get(ctx: Context, name: str) -> dict[str, Any]:
                                                                      "see `faasctl fn list`")))
 
 
-def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handler: str = "",
+def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handler: str = "", kind: str = "",
            filename: str = "", policy: dict[str, Any] | None = None) -> dict[str, Any]:
     """Check, push and deploy to the function's nodes; record the version only if all took it.
 
@@ -46,9 +46,7 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
         raise InvalidInput(f"{key} is not a function option", "set stem cells per runtime or node: --stem-cells N")
     placement_policy, pinned = clean.pop("placement", ""), clean.pop("pin", None)
     art = artifacts.prepare(ctx, source, filename)
-    handler = handler or rt["handler"]
-    if handler and ":" not in handler:
-        raise InvalidInput(f"handler {handler!r} is not MODULE:FUNCTION", "write it like main:handle")
+    kind, handler = check_kind(kind or "native", handler or rt["handler"], rt)
     if not handler and not rt["run"]:
         raise InvalidInput(f"runtime {runtime} has no run command", "pass --handler MODULE:FUNCTION")
     targets = placement.pinned_nodes(nodes.all_nodes(ctx), pinned or [])
@@ -58,8 +56,8 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
         prior = s.get(Function, name)
         merged = {**(prior.policy if prior else {}), **clean}
     args = {"function": name, "digest": art.digest, "mode": "handler" if handler else "command",
-            "handler": handler, "runtime": {k: rt[k] for k in ("image", "path", "dependencies", "run", "handler")},
-            **merged}
+            "handler": handler, "kind": kind,
+            "runtime": {k: rt[k] for k in ("image", "path", "dependencies", "run", "handler", "runner")}, **merged}
     if rt.get("stem_cells") is not None:
         args["stem_cells"] = rt["stem_cells"]
     results, failed = _deploy_everywhere(ctx, rt, art.digest, args, targets)
@@ -74,7 +72,7 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
             fn.version += 1
             s.add(FunctionVersion(function_name=name, version=fn.version, digest=art.digest,
                                   filename=art.filename, size=art.size))
-        fn.runtime_name, fn.digest, fn.handler = runtime, art.digest, handler
+        fn.runtime_name, fn.digest, fn.handler, fn.kind = runtime, art.digest, handler, kind
         fn.mode = "handler" if handler else "command"
         fn.policy = merged
         fn.placement = placement_policy or fn.placement
@@ -91,6 +89,25 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
                            + "; ".join(f"{o.name}: {o.error}" for o in failed),
                            "fix those nodes (faasctl node status NAME), then deploy again; it sends what is missing")
     return data
+
+
+def check_kind(kind: str, handler: str, rt: dict[str, Any]) -> tuple[str, str]:
+    """The kind and its handler, in the form that kind's platform writes it."""
+    if kind == "lambda":
+        if rt.get("runner") != "node":
+            raise InvalidInput(f"--kind lambda needs a Node.js runtime; {rt['name']} runs {rt.get('runner')}",
+                               "deploy with --runtime node (faasctl runtime add node)")
+        handler = handler or "index.handler"
+        module, _, names = handler.rpartition("/")[2].partition(".")
+        if ":" in handler or not module or not names:
+            raise InvalidInput(f"handler {handler!r} is not MODULE.FUNCTION, Lambda's form",
+                               "write it like index.handler")
+        return kind, handler
+    if kind != "native":
+        raise InvalidInput(f"kind {kind!r} is not one faasctl knows", "use --kind native (the default) or lambda")
+    if handler and ":" not in handler:
+        raise InvalidInput(f"handler {handler!r} is not MODULE:FUNCTION", "write it like main:handle")
+    return kind, handler
 
 
 def _deploy_everywhere(ctx: Context, rt: dict[str, Any], digest: str, args: dict[str, Any],
@@ -144,4 +161,4 @@ def set_policy(ctx: Context, name: str, policy: dict[str, Any] | None = None) ->
     same digest, so nothing is sent again) with the new options merged in."""
     fn = get(ctx, name)
     return deploy(ctx, name, artifacts.cached(ctx, fn["digest"]), fn["runtime_name"], handler=fn["handler"],
-                  policy=policy)
+                  kind=fn["kind"], policy=policy)

@@ -54,7 +54,7 @@ def test_read_from_a_zip_without_any_filesystem_path(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True,
                          stdin=subprocess.DEVNULL, timeout=120, check=True).stdout.splitlines()
     assert out[0].startswith(str(bundle))  # really imported from the zip
-    assert out[1] == "['python']"
+    assert out[1] == "['node', 'python']"
     assert out[2] == archive.sha256(runtime_builtin.packed("python"))
 
 
