@@ -21,7 +21,8 @@ from tests.support.platform import Platform
 
 pytestmark = pytest.mark.integration
 
-TINY_INDEX = "exports.shout = (s) => String(s).toUpperCase() + '!';\nexports.version = require('./package.json').version;\n"
+TINY_INDEX = ("exports.shout = (s) => String(s).toUpperCase() + '!';\n"
+              "exports.version = require('./package.json').version;\n")
 PACKAGE = {"name": "fn", "version": "1.0.0", "private": True,
            "dependencies": {"tiny": "file:vendor/tiny-1.0.0.tgz"}}
 # What each kind's function reports: the dependency at work, who runs it, and its contract.

@@ -1,0 +1,184 @@
+"""The Node.js runner's protocol, limits and stem-cell unpacking, spoken to directly.
+
+runner.js runs in the built-in node runtime's image under `docker run -i`, locked down as
+the agent locks function containers down, and this test speaks the runner protocol to it
+over stdin and stdout, as the agent does over the attach stream: the same replies and
+limits as runner.py, and a stem cell that refuses links and paths leaving its target.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import select
+import subprocess
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from faasctl_agent import archive
+
+from tests.support.platform import Platform
+
+pytestmark = pytest.mark.integration
+
+RUNNER = Path(__file__).resolve().parents[2] / "agent" / "faasctl_agent" / "runner"
+MIB = 1024 * 1024
+
+
+class Runner:
+    def __init__(self, image: str, *docker_args: str) -> None:
+        self.proc = subprocess.Popen(
+            ["docker", "run", "-i", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
+             "--security-opt", "no-new-privileges", "-v", f"{RUNNER}:/opt/faasctl:ro", *docker_args, image,
+             "node", "/opt/faasctl/runner.js"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert self.read()["op"] == "ready"
+
+    def read(self, seconds: float = 60) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], seconds)
+        assert ready, "the runner did not answer"
+        line = self.proc.stdout.readline()
+        assert line, "the runner ended"
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def send(self, msg: dict[str, Any]) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(msg).encode() + b"\n")
+        self.proc.stdin.flush()
+        return self.read()
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def image(platform: Platform) -> str:
+    proc = platform.cli("runtime", "add", "node", check=False)
+    if proc.returncode != 0:  # tests never skip (tests/conftest.py): say why, plainly
+        pytest.fail(f"the node runtime image could not be built ({proc.stderr.strip()}); run scripts/setup.sh")
+    listed = json.loads(platform.cli("runtime", "list", "--json").stdout)
+    return str(next(r["image"] for r in listed if r["name"] == "node"))
+
+
+@pytest.fixture
+def runner(image: str) -> Iterator[Runner]:
+    started = Runner(image, "--user", "65534:65534")
+    yield started
+    started.close()
+
+
+def code_tar(files: dict[str, str], extra: list[archive.Entry] | None = None) -> str:
+    entries = [archive.Entry(name, "file", 0o644, text.encode()) for name, text in files.items()]
+    return base64.b64encode(archive.pack(entries + (extra or []), compress=False)).decode()
+
+
+def handler(runner: Runner, body: str) -> None:
+    """A handler module written to /tmp (the code mount is read-only), then loaded."""
+    script = f"require('fs').writeFileSync('/tmp/h.js', {json.dumps(body)})"
+    assert runner.send({"op": "init", "mode": "command", "path": "/tmp", "run": f"node -e {json.dumps(script)}"})["ok"]
+    assert runner.send({"op": "call", "id": "w", "params": None})["ok"]
+    assert runner.send({"op": "init", "mode": "handler", "path": "/tmp", "handler": "h:handle"})["ok"]
+
+
+def test_command_mode_replies_and_exit_causes(runner: Runner) -> None:
+    init = runner.send({"op": "init", "mode": "command", "path": "/tmp", "run": "cat; echo to-log >&2"})
+    assert init["ok"] and init["id"] is None and isinstance(init["ms"], float)
+    echoed = runner.send({"op": "call", "id": "c1", "params": {"a": [1, "é"]}})
+    assert (echoed["ok"], echoed["id"], json.loads(echoed["result"]), echoed["log"]) == (
+        True, "c1", {"a": [1, "é"]}, "to-log\n")
+    runner.send({"op": "init", "mode": "command", "path": "/tmp", "run": "exit 3"})
+    assert runner.send({"op": "call", "id": "c2", "params": None}) | {"ms": 0} == {
+        "ok": False, "id": "c2", "ms": 0, "log": "", "result": "", "cause": "exit",
+        "error": "command exited with status 3"}
+    runner.send({"op": "init", "mode": "command", "path": "/tmp", "run": "kill -9 $$"})
+    killed = runner.send({"op": "call", "id": "c3", "params": None})
+    assert (killed["cause"], killed["error"]) == ("signal", "command killed by SIGKILL (exit status -9)")
+    runner.send({"op": "init", "mode": "command", "path": "/tmp",
+                 "run": "node -e \"process.stdout.write('x'.repeat(40 * 1024 * 1024))\""})
+    over = runner.send({"op": "call", "id": "c4", "params": None})
+    assert over["cause"] == "output" and "more than 32 MiB on stdout" in over["error"]
+    assert runner.send({"op": "nope"}) | {"ms": 0} == {"ok": False, "error": 'unknown op "nope"', "id": None, "ms": 0}
+
+
+def test_handler_mode_limits_and_errors(runner: Runner) -> None:
+    handler(runner, """
+module.exports.handle = async (p) => {
+  if (p.big) return 'x'.repeat(33 * 1024 * 1024);
+  if (p.chatty) { console.log('y'.repeat(100000)); return 'said'; }
+  if (p.late) { setTimeout(() => { throw new RangeError('thrown later'); }, 5); return new Promise(() => {}); }
+  if (p.fail) throw new Error('handler failed');
+  return p.echo !== undefined ? p.echo : p;
+};""")
+    assert runner.send({"op": "call", "id": "h1", "params": {"n": 1}})["result"] == '{"n":1}'
+    big = runner.send({"op": "call", "id": "h2", "params": {"big": True}})
+    assert (big["ok"], big["cause"], big["id"]) == (False, "result", "h2")
+    assert big["error"].startswith("result over its limit: the reply is ")
+    assert big["error"].endswith("the limit is 32 MiB")
+    chatty = runner.send({"op": "call", "id": "h3", "params": {"chatty": True}})
+    assert chatty["result"] == "said" and len(chatty["log"]) == 64 * 1024
+    failed = runner.send({"op": "call", "id": "h4", "params": {"fail": True}})
+    assert not failed["ok"] and failed["error"].startswith("Error: handler failed\n    at ")
+    late = runner.send({"op": "call", "id": "h5", "params": {"late": True}})  # fails the call, not the runner
+    assert not late["ok"] and late["error"].startswith("RangeError: thrown later")
+    still = runner.send({"op": "call", "id": "h6", "params": {"echo": "still up"}})
+    assert still.get("result") == "still up", still
+
+
+def test_stem_cell_unpacks_as_root_then_drops_for_good(image: str) -> None:
+    stem = Runner(image, "--user", "0:0", "--cap-add", "SETUID", "--cap-add", "SETGID", "-v", "/ws", "-v", "/deps")
+    try:
+        code = code_tar({"index.js": "const dep = require('dep');\nmodule.exports.handle = async () => {\n"
+                         "  let wrote = true;\n"
+                         "  try { require('fs').writeFileSync('/ws/x', 'x'); } catch (e) { wrote = e.code; }\n"
+                         "  return { uid: process.getuid(), gid: process.getgid(), groups: process.getgroups(), "
+                         "wrote, dep: dep.name };\n};\n"})
+        deps = code_tar({"node_modules/dep/index.js": "exports.name = 'dep';\n",
+                         "node_modules/dep/package.json": '{"name": "dep", "main": "index.js"}'})
+        assert stem.send({"op": "init", "mode": "handler", "path": "/ws", "handler": "index:handle", "code": code,
+                          "deps": deps, "user": "65534:65534"})["ok"]
+        result = json.loads(stem.send({"op": "call", "id": "s1", "params": None})["result"])
+        assert result == {"uid": 65534, "gid": 65534, "groups": [65534], "wrote": "EACCES", "dep": "dep"}
+    finally:
+        stem.close()
+
+
+def ustar(name: str, kind: bytes = tarfile.REGTYPE) -> str:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tf:
+        info = tarfile.TarInfo(name)
+        info.type = kind
+        info.linkname = "/etc/passwd" if kind in (tarfile.SYMTYPE, tarfile.LNKTYPE) else ""
+        tf.addfile(info, io.BytesIO(b""))
+    return base64.b64encode(out.getvalue()).decode()
+
+
+def flipped(tar: str) -> str:
+    raw = bytearray(base64.b64decode(tar))
+    raw[0] ^= 0x01  # one bit of the first name: the header's checksum no longer holds
+    return base64.b64encode(bytes(raw)).decode()
+
+
+@pytest.mark.parametrize(("tar", "refusal"), [
+    (code_tar({"a.js": ""}, [archive.Entry("l", "link", 0o777, target="a.js")]),
+     "l: symbolic link entries are refused"),
+    (ustar("h", tarfile.LNKTYPE), "h: hard link entries are refused"),
+    (ustar("p", tarfile.FIFOTYPE), "p: fifo entries are refused"),
+    (ustar("../escape.js"), "tar: ../escape.js: '..' is refused"),
+    (ustar("/etc/escape.js"), "tar: /etc/escape.js: absolute paths are refused"),
+    (flipped(ustar("ok.js")), "tar: bad header checksum at byte 0"),
+])
+def test_stem_cell_refuses_what_is_not_a_plain_file_inside(image: str, tar: str, refusal: str) -> None:
+    stem = Runner(image, "--user", "0:0", "--cap-add", "SETUID", "--cap-add", "SETGID", "-v", "/ws", "-v", "/deps")
+    try:
+        reply = stem.send({"op": "init", "mode": "handler", "path": "/ws", "handler": "index:handle", "code": tar})
+        assert not reply["ok"] and refusal in reply["error"], reply["error"]
+    finally:
+        stem.close()
