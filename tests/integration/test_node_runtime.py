@@ -161,3 +161,28 @@ def test_a_broken_package_json_is_refused_in_one_line(node_runtime: Platform, tm
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and "deploying" not in ln]
     assert "package.json is not valid JSON" in lines[0] and "line 2 column" in lines[0]
     assert any("fix package.json" in ln for ln in lines[1:]), proc.stderr
+
+
+def test_an_image_without_python_serves_node_functions(node_runtime: Platform, tmp_path: Path, docker: Any) -> None:
+    """Nothing assumes python3 in a function's image: the runtime's runner is node, so the
+    container starts runner.js, under every preload policy."""
+    listed = json.loads(node_runtime.cli("runtime", "list", "--json").stdout)
+    base = next(r["image"] for r in listed if r["name"] == "node")
+    dockerfile = (f"FROM {base}\nUSER 0:0\nRUN rm -f /usr/bin/python3* /usr/local/bin/python3* "
+                  "&& ! command -v python3\nUSER 65534:65534\n").encode()
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tf:
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(dockerfile)
+        tf.addfile(info, io.BytesIO(dockerfile))
+    docker.images.build(fileobj=io.BytesIO(context.getvalue()), custom_context=True, tag="faasctl/test-nopython:1",
+                        rm=True)
+    node_runtime.cli("runtime", "add", "nopython", "--image", "faasctl/test-nopython:1", "--runner", "node",
+                     "--dependencies", "sh /usr/local/lib/faasctl/npm-deps.sh", "--run", "node index.js")
+    for preload in ("none", "function", "runtime"):
+        name = f"nopython-{preload}"
+        src = function_dir(tmp_path, name, BODIES["handler"])
+        node_runtime.cli("fn", "deploy", name, str(src), "--runtime", "nopython", "--handler", "index:handle",
+                         "--preload", preload)
+        call = invoke(node_runtime, name, "-p", "word=bare")
+        assert call["status"] == "DONE" and json.loads(call["result"])["said"] == "BARE!", call
