@@ -1,0 +1,39 @@
+"""`fn deploy --kind` for Node.js (issue 13): the handler is checked in its platform's form."""
+
+from __future__ import annotations
+
+import pytest
+
+from faasctl.core.functions import check_kind
+from faasctl.core.runtimes import check_runner
+from faasctl.errors import InvalidInput
+
+NODE = {"name": "node", "runner": "node"}
+PYTHON = {"name": "python", "runner": "python"}
+
+
+def test_lambda_takes_lambdas_form_with_its_default() -> None:
+    assert check_kind("lambda", "", NODE) == ("lambda", "index.handler")
+    assert check_kind("lambda", "src/app.main", NODE) == ("lambda", "src/app.main")
+    assert check_kind("native", "index:handle", NODE) == ("native", "index:handle")
+    assert check_kind("native", "", NODE) == ("native", "")  # command mode
+
+
+@pytest.mark.parametrize(("kind", "handler", "rt", "words"), [
+    ("lambda", "index:handler", NODE, "is not MODULE.FUNCTION"),
+    ("lambda", "index", NODE, "is not MODULE.FUNCTION"),
+    ("lambda", "index.handler", PYTHON, "--kind lambda needs a Node.js runtime"),
+    ("native", "index.handle", NODE, "is not MODULE:FUNCTION"),
+    ("openwhisk", "", NODE, "kind 'openwhisk' is not one faasctl knows"),
+])
+def test_a_handler_in_the_wrong_form_is_refused_with_a_hint(kind: str, handler: str, rt: dict[str, str],
+                                                             words: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        check_kind(kind, handler, rt)
+    assert words in refused.value.message and refused.value.hint
+
+
+def test_a_runtime_names_a_runner_faasctl_has() -> None:
+    assert check_runner("node") == "node"
+    with pytest.raises(InvalidInput, match="runner 'ruby' is not one faasctl has"):
+        check_runner("ruby")
