@@ -131,10 +131,11 @@ class Service:
                                          lambda: archive.pack(entries, False))
         runner_volume = await self._runner_volume(image)
         deps_volume, deps_state = await self._dependencies(entries, runtime, image, path, code_volume)
-        spec.update(name=name, digest=digest, image=image, path=path, mode=args.get("mode", "command"),
+        mode = args.get("mode", "command")
+        spec.update(name=name, digest=digest, image=image, path=path, mode=mode,
+                    kind=args.get("kind") or ("native" if mode == "handler" else "command"),
                     run=runtime.get("run", ""), handler=args.get("handler") or runtime.get("handler", ""),
-                    runner=runner, kind=args.get("kind") or "native",
-                    code_volume=code_volume, runner_volume=runner_volume, deps_volume=deps_volume)
+                    runner=runner, code_volume=code_volume, runner_volume=runner_volume, deps_volume=deps_volume)
         self.journal.save_function(str(name), str(digest), spec)
         old = self.pools.get(str(name))
         pool = self._install_pool(spec)

@@ -23,6 +23,16 @@ from .stems import StemPool
 log = logging.getLogger("faasctl_agent")
 
 
+def kind_init(spec: dict[str, Any]) -> dict[str, Any]:
+    """What a handler kind needs of its function at init (runner.js's lambda.js): a stem
+    cell's environment cannot carry it, so the runner sets Lambda's variables from this."""
+    if spec["mode"] != "handler":
+        return {}
+    return {"kind": spec.get("kind") or "native",
+            "function": {"name": spec["name"], "version": str(spec.get("version") or ""),
+                         "memory_mb": int(spec["memory_mb"]), "timeout": float(spec["timeout"])}}
+
+
 class LoadFailed(AgentFailure):
     """The runner could not load the function (its import or handler failed)."""
 
@@ -102,10 +112,8 @@ class Workers:
     async def init_runner(self, channel: RunnerChannel, spec: dict[str, Any],
                            extra: dict[str, Any] | None = None) -> None:
         reply = await channel.request({"op": "init", "mode": spec["mode"], "path": spec["path"],
-                                       "run": spec["run"], "handler": spec["handler"],
-                                       "kind": spec.get("kind") or "native", "function": spec["name"],
-                                       "version": spec["digest"][:12], "memory_mb": spec["memory_mb"],
-                                       "timeout": spec["timeout"], **(extra or {})}, 60)
+                                       "run": spec["run"], "handler": spec["handler"], **kind_init(spec),
+                                       **(extra or {})}, 60)
         if not reply.get("ok"):
             raise LoadFailed(E_RUNTIME, f"function {spec['name']} failed to load",
                                str(reply.get("error", "")).strip()[-1500:])

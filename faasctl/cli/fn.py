@@ -31,8 +31,9 @@ def deploy(
     source: Path = typer.Argument(..., help="Folder, .zip or .tar.gz with the code (and requirements.txt)."),
     runtime: str = typer.Option(..., "--runtime", "-r", help="Runtime to run it in."),
     handler: str = typer.Option("", help="Handler mode: MODULE:FUNCTION called per call in a warm process."),
-    kind: str = typer.Option("", help="The handler's contract: native (handle(params), the default) or lambda "
-                             "(exports.handler = async (event, context), --handler index.handler; Node.js)."),
+    kind: str = typer.Option("", help="Calling contract: native (handle(params), the default with --handler), "
+                             "command (the runtime's run command, the default without) or lambda (Node.js: "
+                             "exports.handler = async (event, context), --handler index.handler)."),
     json_out: bool = typer.Option(False, "--json", help="Print the function as JSON."),
     policy: dict[str, Any] | None = None,
 ) -> None:

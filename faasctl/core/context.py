@@ -45,8 +45,8 @@ class Context:
             self.engine  # noqa: B018  (opening it creates the file and its tables)
         from ..state import aggregates, columns
 
-        aggregates.ensure(self.fast)
         columns.ensure(self.fast)
+        aggregates.ensure(self.fast)
         return self.fast
 
     def identity(self) -> dict[str, str]:

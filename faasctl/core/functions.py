@@ -46,7 +46,7 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
         raise InvalidInput(f"{key} is not a function option", "set stem cells per runtime or node: --stem-cells N")
     placement_policy, pinned = clean.pop("placement", ""), clean.pop("pin", None)
     art = artifacts.prepare(ctx, source, filename)
-    kind, handler = check_kind(kind or "native", handler or rt["handler"], rt)
+    kind, handler = check_kind(kind, handler or rt["handler"], rt)
     if not handler and not rt["run"]:
         raise InvalidInput(f"runtime {runtime} has no run command", "pass --handler MODULE:FUNCTION")
     targets = placement.pinned_nodes(nodes.all_nodes(ctx), pinned or [])
@@ -92,7 +92,14 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
 
 
 def check_kind(kind: str, handler: str, rt: dict[str, Any]) -> tuple[str, str]:
-    """The kind and its handler, in the form that kind's platform writes it."""
+    """The kind and its handler, in the form that kind's platform writes it; no kind is
+    today's rule (a handler makes it native, else command mode). Only Node.js serves
+    lambda on this branch: Python's kinds come with the kinds work (faasctl_agent.kinds)."""
+    kind = kind or ("native" if handler else "command")
+    if kind == "command":
+        if handler:
+            raise InvalidInput("command mode takes no --handler", "leave out --handler, or pick --kind native")
+        return kind, ""
     if kind == "lambda":
         if rt.get("runner") != "node":
             raise InvalidInput(f"--kind lambda needs a Node.js runtime; {rt['name']} runs {rt.get('runner')}",
@@ -104,7 +111,7 @@ def check_kind(kind: str, handler: str, rt: dict[str, Any]) -> tuple[str, str]:
                                "write it like index.handler")
         return kind, handler
     if kind != "native":
-        raise InvalidInput(f"kind {kind!r} is not one faasctl knows", "use --kind native (the default) or lambda")
+        raise InvalidInput(f"kind {kind!r} is not one faasctl knows", "use --kind command, native or lambda")
     if handler and ":" not in handler:
         raise InvalidInput(f"handler {handler!r} is not MODULE:FUNCTION", "write it like main:handle")
     return kind, handler

@@ -1,33 +1,39 @@
-"""Columns added to a table after state files were made with it, added to such files in place.
+"""Columns added to tables after files were made with them: added in place, once.
 
-create_all makes missing tables but never alters one, and the read-only commands do not
-run it at all. A column added later therefore carries a server default in models.py;
-schemagen lists those (schema.ADDED, with their DDL) and `ensure` adds whichever a file
-lacks, in one write transaction, once. A file that has them all costs one PRAGMA per
-such table.
+`create_all` makes missing tables but never alters an existing one, and the readers
+(reads.py) select every column the models name; so a state file an older faasctl made
+gets each column listed here, with its default and any backfill, the first time a
+newer faasctl opens it (a PRAGMA per table when it already has them).
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-from . import schema
 from .fastpath import write
 
+# (table, column, column DDL, backfill SQL run once right after the column is added)
+ADDED: tuple[tuple[str, str, str, str], ...] = (
+    ("function", "kind", "VARCHAR NOT NULL DEFAULT 'command'",
+     "UPDATE function SET kind = 'native' WHERE mode = 'handler'"),
+    # every runtime made before runtimes named their runner ran the Python one
+    ("runtime", "runner", "VARCHAR NOT NULL DEFAULT 'python'", "UPDATE runtime SET runner = 'python'"),
+)
 
-def _missing(conn: sqlite3.Connection) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for table, added in schema.ADDED.items():
-        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-        if have:  # a table the file lacks altogether is create_all's to make
-            out[table] = [ddl for name, ddl in added.items() if name not in have]
-    return {t: ddls for t, ddls in out.items() if ddls}
+
+def _missing(conn: sqlite3.Connection) -> list[tuple[str, str, str, str]]:
+    have: dict[str, set[str]] = {}
+    for table, *_ in ADDED:
+        if table not in have:
+            have[table] = {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")}
+    # a table not made yet (empty set) is left to create_all, which makes it whole
+    return [a for a in ADDED if have[a[0]] and a[1] not in have[a[0]]]
 
 
 def ensure(conn: sqlite3.Connection) -> None:
     if not _missing(conn):
         return
     with write(conn):
-        for table, ddls in _missing(conn).items():  # again: another process may have done it
-            for ddl in ddls:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN {ddl}")
+        for table, column, ddl, backfill in _missing(conn):  # again inside: another process may have done it
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}")
+            conn.execute(backfill)

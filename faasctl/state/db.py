@@ -42,8 +42,8 @@ def open_engine(path: Path) -> Engine:
         raise sqlite.open_error(exc, path, "check the path and its permissions, or set FAASCTL_HOME") from exc
     raw = engine.raw_connection()
     try:
+        columns.ensure(raw.driver_connection)  # type: ignore[arg-type]  # a file made before a column gets it now
         aggregates.ensure(raw.driver_connection)  # type: ignore[arg-type]  # a file made before the call counts gets them now
-        columns.ensure(raw.driver_connection)  # type: ignore[arg-type]  # and columns added since
     finally:
         raw.close()
     return engine

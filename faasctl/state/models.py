@@ -107,8 +107,9 @@ class Function(SQLModel, table=True):
     digest: str = ""
     mode: str = "command"  # command | handler
     handler: str = ""
-    kind: str = Field(default="native", sa_column_kwargs={"server_default": "native"})  # native | lambda
     policy: dict[str, Any] = json_field()  # the options given (preload, min_warm, timeout, ...)
+    # the current version's calling contract: command, native, lambda, ... (faasctl_agent.kinds)
+    kind: str = Field(default="command", sa_column_kwargs={"server_default": "command"})
     placement: str = SPECS["placement"].default
     pinned: list[str] = json_field(list)  # node names or label selectors (key=value)
     created_at: float = Field(default_factory=now)

@@ -3,8 +3,7 @@
 What the plain-sqlite3 readers (reads.py, aggregates.py) need to know of the tables without
 importing the ORM: each table's columns in the models' field order (the order model_dump
 gives), the JSON columns with the empty value an empty text reads as, the boolean
-columns, the DDL of the tables readers may create, and the columns added to a table after
-files were made with it (a server default in models.py; state/columns.py adds them). tests/unit/test_schema_gen.py
+columns, and the DDL of the tables readers may create. tests/unit/test_schema_gen.py
 checks that this file matches the models.
 """
 
@@ -36,8 +35,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                  'digest',
                  'mode',
                  'handler',
-                 'kind',
                  'policy',
+                 'kind',
                  'placement',
                  'pinned',
                  'created_at',
@@ -82,8 +81,4 @@ BOOLEAN: dict[str, tuple[str, ...]] = {
 CREATE: dict[str, str] = {
     'call_count': ('CREATE TABLE IF NOT EXISTS call_count ( func_name VARCHAR NOT NULL, status VARCHAR NOT NULL, n '
                    'INTEGER NOT NULL, PRIMARY KEY (func_name, status) )'),
-}
-ADDED: dict[str, dict[str, str]] = {
-    'function': {'kind': "kind VARCHAR DEFAULT 'native' NOT NULL"},
-    'runtime': {'runner': "runner VARCHAR DEFAULT 'python' NOT NULL"},
 }

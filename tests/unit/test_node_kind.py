@@ -16,7 +16,7 @@ def test_lambda_takes_lambdas_form_with_its_default() -> None:
     assert check_kind("lambda", "", NODE) == ("lambda", "index.handler")
     assert check_kind("lambda", "src/app.main", NODE) == ("lambda", "src/app.main")
     assert check_kind("native", "index:handle", NODE) == ("native", "index:handle")
-    assert check_kind("native", "", NODE) == ("native", "")  # command mode
+    assert check_kind("", "", NODE) == ("command", "") and check_kind("", "index:handle", NODE)[0] == "native"
 
 
 @pytest.mark.parametrize(("kind", "handler", "rt", "words"), [
@@ -25,6 +25,7 @@ def test_lambda_takes_lambdas_form_with_its_default() -> None:
     ("lambda", "index.handler", PYTHON, "--kind lambda needs a Node.js runtime"),
     ("native", "index.handle", NODE, "is not MODULE:FUNCTION"),
     ("openwhisk", "", NODE, "kind 'openwhisk' is not one faasctl knows"),
+    ("command", "index:handle", NODE, "command mode takes no --handler"),
 ])
 def test_a_handler_in_the_wrong_form_is_refused_with_a_hint(kind: str, handler: str, rt: dict[str, str],
                                                              words: str) -> None:

@@ -76,7 +76,7 @@ def test_columns_added_since_are_added_in_place_with_their_defaults(tmp_path: Pa
     assert [r["runner"] for r in reads.select(conn, "runtime")] == ["python"]
     columns.ensure(conn)  # a second time finds nothing to do
     conn.close()
-    assert functions.get(ctx, "dice")["kind"] == "native" and runtimes.get(ctx, "python")["runner"] == "python"
+    assert functions.get(ctx, "dice")["kind"] == "command" and runtimes.get(ctx, "python")["runner"] == "python"
     ctx.close()
 
 

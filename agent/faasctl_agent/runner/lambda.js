@@ -27,9 +27,12 @@ function pick(mod, names, handler) {
 }
 
 function names(init) {
-  const fn = String(init.function || 'function');
-  const version = String(init.version || '$LATEST');
-  return { fn, version, arn: `arn:aws:lambda:local:000000000000:function:${fn}`, group: `/aws/lambda/${fn}` };
+  // init.function: {name, version, memory_mb, timeout}, sent by the agent (workers.kind_init)
+  const f = init.function || {};
+  const fn = String(f.name || 'function');
+  const version = String(f.version || '$LATEST');
+  return { fn, version, memory: String(f.memory_mb || 256), timeout: Number(f.timeout || 30),
+           arn: `arn:aws:lambda:local:000000000000:function:${fn}`, group: `/aws/lambda/${fn}` };
 }
 
 function setEnv(init, root) {
@@ -37,7 +40,7 @@ function setEnv(init, root) {
   Object.assign(process.env, {
     AWS_LAMBDA_FUNCTION_NAME: n.fn,
     AWS_LAMBDA_FUNCTION_VERSION: n.version,
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(init.memory_mb || 256),
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: n.memory,
     AWS_LAMBDA_LOG_GROUP_NAME: n.group,
     AWS_LAMBDA_LOG_STREAM_NAME: stream(n.version),
     _HANDLER: String(init.handler || 'index.handler'),
@@ -52,12 +55,12 @@ function stream(version) {
 
 function context(init, requestId) {
   const n = names(init);
-  const deadline = Date.now() + Number(init.timeout || 30) * 1000;
+  const deadline = Date.now() + n.timeout * 1000;
   return {
     functionName: n.fn,
     functionVersion: n.version,
     invokedFunctionArn: n.arn,
-    memoryLimitInMB: String(init.memory_mb || 256),
+    memoryLimitInMB: n.memory,
     awsRequestId: String(requestId || ''),
     logGroupName: n.group,
     logStreamName: stream(n.version),

@@ -7,7 +7,7 @@
  * calls, so a warm call costs a pipe round trip:
  *
  * in:  {"op": "init", "mode": "handler"|"command", "path", "handler", "run", "kind",
- *       "function", "version", "memory_mb", "timeout"}
+ *       "function": {"name", "version", "memory_mb", "timeout"}}
  *      (a stem cell's init also carries "code"/"deps": base64 tars unpacked as root,
  *       root-owned, before the runner drops to "user" for good)
  *      {"op": "call", "id", "params"}
