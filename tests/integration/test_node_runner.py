@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import select
+import socket
 import subprocess
 import tarfile
 from collections.abc import Iterator
@@ -182,3 +184,45 @@ def test_stem_cell_refuses_what_is_not_a_plain_file_inside(image: str, tar: str,
         assert not reply["ok"] and refusal in reply["error"], reply["error"]
     finally:
         stem.close()
+
+
+def test_the_agents_socket_carries_the_protocol_when_mounted(image: str, tmp_path: Path) -> None:
+    """FAASCTL_SOCKET: the runner connects to the agent's Unix socket (mounted read-only) and
+    speaks the same lines there; stdout carries none of them. Without a reachable socket it
+    falls back to stdin and stdout."""
+    folder = tmp_path / "sock"
+    folder.mkdir(mode=0o755)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(folder / "agent.sock"))
+    os.chmod(folder / "agent.sock", 0o777)  # the function's user connects to it
+    server.listen(1)
+    server.settimeout(60)
+    proc = subprocess.Popen(
+        ["docker", "run", "-i", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL",
+         "--user", "65534:65534", "-v", f"{RUNNER}:/opt/faasctl:ro", "-v", f"{folder}:/run/faasctl:ro",
+         "-e", "FAASCTL_SOCKET=/run/faasctl/agent.sock", image, "node", "/opt/faasctl/runner.js"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        conn, _ = server.accept()
+        lines = conn.makefile("rwb")
+        assert json.loads(lines.readline())["op"] == "ready"
+        for msg in ({"op": "init", "mode": "command", "path": "/tmp", "run": "cat"},
+                    {"op": "call", "id": "s1", "params": {"over": "socket"}}):
+            lines.write(json.dumps(msg).encode() + b"\n")
+            lines.flush()
+            reply = json.loads(lines.readline())
+            assert reply["ok"], reply
+        assert (reply["id"], json.loads(reply["result"])) == ("s1", {"over": "socket"})
+        lines.close()
+        conn.close()  # the agent's end closes: the runner ends
+        out, _ = proc.communicate(timeout=30)
+        assert out == b""  # no protocol line went to stdout
+    finally:
+        server.close()
+        if proc.poll() is None:
+            proc.kill()
+    fallback = Runner(image, "--user", "65534:65534", "-e", "FAASCTL_SOCKET=/run/faasctl/none.sock")
+    try:  # Runner() itself read "ready" from stdout
+        assert fallback.send({"op": "init", "mode": "command", "path": "/tmp", "run": "echo fine"})["ok"]
+    finally:
+        fallback.close()

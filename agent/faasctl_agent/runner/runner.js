@@ -12,8 +12,11 @@
  *       root-owned, before the runner drops to "user" for good)
  *      {"op": "call", "id", "params"}
  * out: {"op": "ready"} once, then one reply per message in, with "id" and "ms".
+ * The lines go over the agent's Unix socket when the agent mounted one (FAASCTL_SOCKET),
+ * else over stdin and stdout (Docker's attach stream), as runner.py does.
  */
 const fs = require('fs');
+const net = require('net');
 const path = require('path');
 const childProcess = require('child_process');
 const os = require('os');
@@ -31,6 +34,7 @@ const MIB = 1024 * 1024;
 // The protocol owns the real stdout; what a function prints is captured during its call
 // (bounded) and goes to stderr otherwise.
 const write = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
+let protocol = write.out; // the agent's socket's write once connected
 let capture = null;
 
 class BoundedLog {
@@ -65,7 +69,20 @@ function send(msg) {
       error: `result over its limit: the reply is ${size} bytes, the limit is ${RESULT_LIMIT / MIB} MiB`,
     });
   }
-  write.out(line + '\n');
+  protocol(line + '\n');
+}
+
+function agentSocket() {
+  // The agent's socket in its read-only folder, connected before any privilege is dropped;
+  // null when there is none or it cannot be reached within 10 s.
+  const where = process.env.FAASCTL_SOCKET;
+  if (!where) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const sock = net.createConnection(where);
+    const timer = setTimeout(() => { sock.destroy(); resolve(null); }, 10000);
+    sock.once('connect', () => { clearTimeout(timer); sock.removeAllListeners('error'); resolve(sock); });
+    sock.once('error', () => { clearTimeout(timer); sock.destroy(); resolve(null); });
+  });
 }
 
 function errorText(err) {
@@ -253,7 +270,13 @@ function exitCause(code, oom) {
   return { cause: 'exit', error: `command exited with status ${code}` };
 }
 
-function main() {
+async function main() {
+  const sock = await agentSocket();
+  const input = sock || process.stdin;
+  if (sock) {
+    protocol = sock.write.bind(sock);
+    sock.on('error', () => process.exit(0)); // the agent is gone: so is the reason to run
+  }
   redirect(process.stdout);
   redirect(process.stderr);
   const runner = new Runner();
@@ -298,7 +321,7 @@ function main() {
     if (ended) process.exit(0);
   }
 
-  process.stdin.on('data', (chunk) => {
+  input.on('data', (chunk) => {
     let from = buffered.length;
     buffered += decoder.write(chunk);
     let at;
@@ -309,7 +332,7 @@ function main() {
     }
     pump();
   });
-  process.stdin.on('end', () => { ended = true; if (!busy) process.exit(0); });
+  input.on('end', () => { ended = true; if (!busy) process.exit(0); });
 }
 
 main();
