@@ -226,3 +226,28 @@ def test_the_agents_socket_carries_the_protocol_when_mounted(image: str, tmp_pat
         assert fallback.send({"op": "init", "mode": "command", "path": "/tmp", "run": "echo fine"})["ok"]
     finally:
         fallback.close()
+
+
+def test_env_and_secrets_reach_the_function_as_runner_py_places_them(image: str, runner: Runner) -> None:
+    """The secrets branch's init fields: env set before the module loads; each secret a
+    0440 root:group file on the secrets tmpfs, placed as root before the drop."""
+    stem = Runner(image, "--user", "0:0", "--cap-add", "SETUID", "--cap-add", "SETGID", "-v", "/ws", "-v", "/deps",
+                  "--tmpfs", "/var/run/secrets/faasctl:mode=0750,uid=0,gid=65534")
+    try:
+        code = code_tar({"index.js": "const fs = require('fs');\nconst greeting = process.env.GREETING;\n"
+                         "module.exports.handle = async () => {\n  const f = '/var/run/secrets/faasctl/token';\n"
+                         "  let changed = true;\n  try { fs.writeFileSync(f, 'x'); } catch (e) { changed = e.code; }\n"
+                         "  const st = fs.statSync(f);\n"
+                         "  return { greeting, token: fs.readFileSync(f, 'utf8'), changed,"
+                         " mode: (st.mode & 0o777).toString(8), owner: [st.uid, st.gid] };\n};\n"})
+        assert stem.send({"op": "init", "mode": "handler", "path": "/ws", "handler": "index:handle", "code": code,
+                          "user": "65534:65534", "env": {"GREETING": "hello"},
+                          "secrets": {"token": base64.b64encode(b"s3cret").decode()}})["ok"]
+        result = json.loads(stem.send({"op": "call", "id": "e1", "params": None})["result"])
+        assert result == {"greeting": "hello", "token": "s3cret", "changed": "EACCES", "mode": "440",
+                          "owner": [0, 65534]}
+    finally:
+        stem.close()
+    refused = runner.send({"op": "init", "mode": "command", "path": "/tmp", "run": "true",
+                           "secrets": {"token": "eA=="}})
+    assert not refused["ok"] and "secrets need a container started as root" in refused["error"]

@@ -8,7 +8,9 @@
  *
  * in:  {"op": "init", "mode": "handler"|"command", "path", "handler", "run", "kind",
  *       "function": {"name", "version", "memory_mb", "timeout"}}
- *      (a stem cell's init also carries "code"/"deps": base64 tars unpacked as root,
+ *      (optional "env": {NAME: value}, set before the function loads; "secrets":
+ *       {name: base64 value}, written as root under SECRETS_DIR before the drop; a stem
+ *       cell's init also carries "code"/"deps": base64 tars unpacked as root,
  *       root-owned, before the runner drops to "user" for good)
  *      {"op": "call", "id", "params"}
  * out: {"op": "ready"} once, then one reply per message in, with "id" and "ms".
@@ -30,6 +32,7 @@ const LOG_LIMIT = 64 * 1024;
 // (faasctl_agent/framing.py RESULT_LIMIT) keeps the same figure.
 const RESULT_LIMIT = 32 * 1024 * 1024;
 const MIB = 1024 * 1024;
+const SECRETS_DIR = '/var/run/secrets/faasctl'; // a tmpfs (faasctl_agent.fnconfig keeps the same path)
 
 // The protocol owns the real stdout; what a function prints is captured during its call
 // (bounded) and goes to stderr otherwise.
@@ -113,6 +116,10 @@ class Runner {
 
   async init(msg) {
     if (process.getuid && process.getuid() === 0) unpackAndDrop(msg);
+    else if (msg.secrets && Object.keys(msg.secrets).length) {
+      throw new Error('secrets need a container started as root to place them; redeploy the function');
+    }
+    Object.assign(process.env, msg.env || {}); // before the handler module is loaded
     this.init_ = msg;
     this.mode = msg.mode || 'command';
     this.kind = msg.kind || 'native';
@@ -191,7 +198,24 @@ function unpackAndDrop(msg) {
   const [uid, gid] = splitOnce(String(msg.user || '65534:65534'), ':');
   process.setgroups([]);
   process.setgid(Number(gid || uid));
+  placeSecrets(msg.secrets || {}); // still root, already in the function's group
   process.setuid(Number(uid));
+}
+
+function placeSecrets(secrets) {
+  // Each secret as SECRETS_DIR/NAME, owned by root and the function's group, mode 0440:
+  // the function can read it but neither change, chmod nor remove it (a 0750 tmpfs).
+  const c = fs.constants;
+  for (const [name, value] of Object.entries(secrets)) {
+    if (!name || name.includes('/') || name.startsWith('.')) throw new Error(`bad secret name ${JSON.stringify(name)}`);
+    const fd = fs.openSync(path.join(SECRETS_DIR, name), c.O_WRONLY | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW, 0o440);
+    try {
+      fs.fchmodSync(fd, 0o440); // whatever the umask
+      fs.writeSync(fd, Buffer.from(String(value), 'base64'));
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
 }
 
 function runCommand(command, cwd, params) {
