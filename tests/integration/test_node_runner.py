@@ -16,6 +16,7 @@ import select
 import socket
 import subprocess
 import tarfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -251,3 +252,31 @@ def test_env_and_secrets_reach_the_function_as_runner_py_places_them(image: str,
     refused = runner.send({"op": "init", "mode": "command", "path": "/tmp", "run": "true",
                            "secrets": {"token": "eA=="}})
     assert not refused["ok"] and "secrets need a container started as root" in refused["error"]
+
+
+def test_lambda_gets_an_http_request_as_api_gateways_proxy_event(runner: Runner) -> None:
+    """A call carrying serve's HTTP request (the kinds branch's `http`) and a deadline."""
+    script = ("require('fs').writeFileSync('/tmp/app.js', 'exports.handler = async (event, context) => "
+              "({ event, left: context.getRemainingTimeInMillis(), id: context.awsRequestId });')")
+    assert runner.send({"op": "init", "mode": "command", "path": "/tmp", "run": f"node -e {json.dumps(script)}"})["ok"]
+    assert runner.send({"op": "call", "id": "w", "params": None})["ok"]
+    assert runner.send({"op": "init", "mode": "handler", "path": "/tmp", "handler": "app.handler", "kind": "lambda",
+                        "function": {"name": "web", "version": "3", "memory_mb": 128, "timeout": 30}})["ok"]
+    http = {"method": "POST", "path": "/orders/7", "query": "a=1&a=2&b=x+y",
+            "headers": [["Content-Type", "text/plain"], ["X-Tag", "one"], ["X-Tag", "two"]],
+            "body": base64.b64encode(b"hello").decode()}
+    reply = runner.send({"op": "call", "id": "r1", "params": None, "http": http, "deadline": time.time() + 5})
+    out = json.loads(reply["result"])
+    ev = out["event"]
+    assert (ev["httpMethod"], ev["path"], ev["body"], ev["isBase64Encoded"]) == ("POST", "/orders/7", "hello", False)
+    assert ev["queryStringParameters"] == {"a": "2", "b": "x y"}
+    assert ev["multiValueQueryStringParameters"] == {"a": ["1", "2"], "b": ["x y"]}
+    assert ev["headers"]["X-Tag"] == "two" and ev["multiValueHeaders"]["X-Tag"] == ["one", "two"]
+    assert ev["pathParameters"] == {"proxy": "orders/7"} and ev["requestContext"]["requestId"] == "r1"
+    assert 0 < out["left"] <= 5000 and out["id"] == "r1"
+    binary = runner.send({"op": "call", "id": "r2", "params": None,
+                          "http": {**http, "body": base64.b64encode(b"\xff\xfe").decode(), "query": ""}})
+    ev = json.loads(binary["result"])["event"]
+    assert (ev["body"], ev["isBase64Encoded"], ev["queryStringParameters"]) == ("//4=", True, None)
+    plain = json.loads(runner.send({"op": "call", "id": "r3", "params": {"k": 1}})["result"])
+    assert plain["event"] == {"k": 1} and 25000 < plain["left"] <= 30000

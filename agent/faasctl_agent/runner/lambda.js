@@ -4,7 +4,9 @@
  * handler copied from Lambda runs as is. `exports.handler = async (event, context)`, or
  * the older `(event, context, callback)`; the context has Lambda's fields and the
  * reserved environment variables are set. An error is shaped like Lambda's
- * (errorType, errorMessage, stackTrace). There is no IAM and no CloudWatch here.
+ * (errorType, errorMessage, stackTrace). There is no IAM and no CloudWatch here. A call
+ * that carries an HTTP request (serve's /function/NAME) gets it as API Gateway's proxy
+ * event (REST API, payload 1.0), the shape runner.py's faasctl_http.py makes.
  */
 
 function splitHandler(handler) {
@@ -53,9 +55,10 @@ function stream(version) {
   return `${day}/[${version}]${require('os').hostname()}`;
 }
 
-function context(init, requestId) {
+function context(init, call) {
   const n = names(init);
-  const deadline = Date.now() + n.timeout * 1000;
+  const requestId = call.id;
+  const deadline = call.deadline ? Number(call.deadline) * 1000 : Date.now() + n.timeout * 1000;
   return {
     functionName: n.fn,
     functionVersion: n.version,
@@ -85,15 +88,51 @@ function invoke(fn, event, ctx) {
   });
 }
 
-function errorShape(err) {
+function errorShape(err, requestId) {
   if (err instanceof Error) {
     return {
       errorType: err.name || 'Error',
       errorMessage: String(err.message),
+      requestId: String(requestId || ''),
       stackTrace: String(err.stack || '').split('\n').slice(1).map((line) => line.trim()).filter(Boolean),
     };
   }
-  return { errorType: typeof err === 'string' ? 'string' : typeof err, errorMessage: String(err), stackTrace: [] };
+  return { errorType: typeof err === 'string' ? 'string' : typeof err, errorMessage: String(err),
+           requestId: String(requestId || ''), stackTrace: [] };
 }
 
-module.exports = { splitHandler, pick, setEnv, context, invoke, errorShape };
+function event(call) {
+  // The call's params, or its HTTP request as API Gateway's proxy event; a repeated header
+  // or query key keeps its last value there, all of them in multiValue*.
+  const http = call.http;
+  if (!http) return call.params === undefined ? null : call.params;
+  const headers = {};
+  const multi = {};
+  for (const [name, value] of http.headers || []) {
+    headers[name] = value;
+    (multi[name] = multi[name] || []).push(value);
+  }
+  const lists = {};
+  for (const [key, value] of new URLSearchParams(http.query || '')) (lists[key] = lists[key] || []).push(value);
+  const keys = Object.keys(lists);
+  const raw = Buffer.from(http.body || '', 'base64');
+  const text = raw.toString('utf8');
+  const utf8 = Buffer.from(text, 'utf8').equals(raw);
+  const path = http.path || '/';
+  const method = http.method || 'GET';
+  return {
+    resource: '/{proxy+}', path, httpMethod: method, headers, multiValueHeaders: multi,
+    queryStringParameters: keys.length ? Object.fromEntries(keys.map((k) => [k, lists[k][lists[k].length - 1]])) : null,
+    multiValueQueryStringParameters: keys.length ? lists : null,
+    pathParameters: path.replace(/^\/+|\/+$/g, '') ? { proxy: path.replace(/^\/+/, '') } : null,
+    stageVariables: null,
+    requestContext: {
+      resourcePath: '/{proxy+}', httpMethod: method, path, stage: 'faasctl', requestId: String(call.id || ''),
+      requestTimeEpoch: Date.now(), protocol: 'HTTP/1.1', identity: { sourceIp: http.source_ip || '' },
+    },
+    body: raw.length ? (utf8 ? text : raw.toString('base64')) : null,
+    isBase64Encoded: raw.length > 0 && !utf8,
+  };
+}
+
+module.exports = { splitHandler, pick, setEnv, context, invoke, errorShape, event };

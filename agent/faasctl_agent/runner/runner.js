@@ -12,7 +12,7 @@
  *       {name: base64 value}, written as root under SECRETS_DIR before the drop; a stem
  *       cell's init also carries "code"/"deps": base64 tars unpacked as root,
  *       root-owned, before the runner drops to "user" for good)
- *      {"op": "call", "id", "params"}
+ *      {"op": "call", "id", "params", "deadline"?, "http"?} (http: serve's /function/NAME)
  * out: {"op": "ready"} once, then one reply per message in, with "id" and "ms".
  * The lines go over the agent's Unix socket when the agent mounted one (FAASCTL_SOCKET),
  * else over stdin and stdout (Docker's attach stream), as runner.py does.
@@ -147,7 +147,7 @@ class Runner {
   call(msg) {
     const params = msg.params === undefined ? null : msg.params;
     if (this.mode !== 'handler') return runCommand(this.run, this.path, params);
-    return this.kind === 'lambda' ? this.callLambda(params, msg.id) : this.callHandler(params);
+    return this.kind === 'lambda' ? this.callLambda(msg) : this.callHandler(params);
   }
 
   async callHandler(params) {
@@ -163,14 +163,14 @@ class Runner {
     }
   }
 
-  async callLambda(event, id) {
+  async callLambda(msg) {
     const log = new BoundedLog();
     capture = log;
     try {
-      const value = await this.guarded(() => lambda.invoke(this.fn, event, lambda.context(this.init_, id)));
+      const value = await this.guarded(() => lambda.invoke(this.fn, lambda.event(msg), lambda.context(this.init_, msg)));
       return { ok: true, result: JSON.stringify(value === undefined ? null : value), log: log.value() };
     } catch (err) {
-      return { ok: false, error: JSON.stringify(lambda.errorShape(err)), log: log.value() };
+      return { ok: false, error: JSON.stringify(lambda.errorShape(err, msg.id)), log: log.value() };
     } finally {
       capture = null;
     }
