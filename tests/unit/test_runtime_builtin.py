@@ -29,6 +29,18 @@ def test_python_is_built_in_and_packs_like_its_folder() -> None:
     assert described["run"] == "python3 test.py" and described["offline_base"] == "faasctl/base:bookworm"
 
 
+def test_node_is_built_in_with_its_runner_and_install_script() -> None:
+    """Issue 13: a second language; the definition names the runner the agent starts."""
+    files = runtime_builtin.files("node")
+    assert set(files) == {"Dockerfile", "runtime.toml", "npm-deps.sh"}
+    assert archive.sha256(runtime_builtin.packed("node")) == archive.sha256(
+        archive.pack_dir(PACKAGE / "runtimes" / "node"))
+    described = runtime_builtin.describe("node")
+    assert (described["runner"], described["run"], described["offline_base"]) == (
+        "node", "node index.js", "faasctl/base:bookworm")
+    assert runtime_builtin.describe("python")["runner"] == "python"  # no `runner` in its definition: Python
+
+
 def test_the_old_path_still_leads_to_the_built_in() -> None:
     assert (REPO / "runtimes").is_symlink()
     assert (REPO / "runtimes" / "python" / "Dockerfile").read_bytes() == runtime_builtin.files("python")["Dockerfile"]
