@@ -147,7 +147,8 @@ class Service:
             self.workers.tars[str(digest)] = archive.pack(entries, compress=False)
             await self.workers.cache_deps(deps_volume, image)
             self.workers.stem_pool(spec).refill()
-        return {"function": name, "digest": digest, "dependencies": deps_state, "warm": len(pool.idle)}
+        return {"function": name, "digest": digest, "dependencies": deps_state, "warm": len(pool.idle),
+                "runner": runner}  # an agent older than runners says none: faasctl tells it apart
 
     async def op_invoke(self, args: dict[str, Any]) -> dict[str, Any]:
         pool = self.pools.get(str(args.get("function")))

@@ -117,6 +117,14 @@ def check_kind(kind: str, handler: str, rt: dict[str, Any]) -> tuple[str, str]:
     return kind, handler
 
 
+def check_runner_echo(node: str, runner: str, reply: dict[str, Any]) -> None:
+    """The agent says which runner it will start; one older than runners says none and
+    would start Python's in a Node image, so such a deploy fails with what to do."""
+    if reply.get("runner", "python") != runner:
+        raise AgentError(f"node {node}'s agent cannot start the {runner} runner",
+                         f"upgrade it: faasctl node upgrade {node}")
+
+
 def _deploy_everywhere(ctx: Context, rt: dict[str, Any], digest: str, args: dict[str, Any],
                        targets: list[dict[str, Any]]) -> tuple[dict[str, Any], list[fanout.Outcome]]:
     """Runtime, artifact and deploy on each node; several nodes in parallel, each on its own.
@@ -132,6 +140,7 @@ def _deploy_everywhere(ctx: Context, rt: dict[str, Any], digest: str, args: dict
         artifacts.push(ctx, node, digest)
         progress("install and load")
         reply: dict[str, Any] = ctx.client(node).request("deploy", args, timeout=1800)
+        check_runner_echo(str(node["name"]), str(args["runtime"]["runner"]), reply)
         return reply
 
     if len(targets) == 1:

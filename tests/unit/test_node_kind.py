@@ -1,12 +1,12 @@
-"""`fn deploy --kind` for Node.js (issue 13): the handler is checked in its platform's form."""
+"""`fn deploy` of Node.js functions (issue 13): the handler in its platform's form, the runner the agent echoes."""
 
 from __future__ import annotations
 
 import pytest
 
-from faasctl.core.functions import check_kind
+from faasctl.core.functions import check_kind, check_runner_echo
 from faasctl.core.runtimes import check_runner
-from faasctl.errors import InvalidInput
+from faasctl.errors import AgentError, InvalidInput
 
 NODE = {"name": "node", "runner": "node"}
 PYTHON = {"name": "python", "runner": "python"}
@@ -38,3 +38,12 @@ def test_a_runtime_names_a_runner_faasctl_has() -> None:
     assert check_runner("node") == "node"
     with pytest.raises(InvalidInput, match="runner 'ruby' is not one faasctl has"):
         check_runner("ruby")
+
+
+def test_an_agent_older_than_runners_fails_a_node_deploy_with_upgrade() -> None:
+    check_runner_echo("web1", "node", {"runner": "node"})
+    check_runner_echo("web1", "python", {})  # an older agent with a Python runtime: as before
+    with pytest.raises(AgentError) as refused:
+        check_runner_echo("web1", "node", {"function": "f"})  # older agents echo no runner
+    assert refused.value.message == "node web1's agent cannot start the node runner"
+    assert refused.value.hint == "upgrade it: faasctl node upgrade web1"
