@@ -85,4 +85,6 @@ bash scripts/node-image-dind.sh  # the same with its own Docker engine and no ba
 make_venv
 # The nodes' wheelhouse that `node add --host` sends (package data; rebuilt when agent/ changes).
 "$VENV/bin/python" scripts/wheelhouse.py
+# The built-in Node.js runtime image (tests/integration/test_node_runtime.py), as `runtime add node` tags it.
+"$VENV/bin/python" scripts/runtime-images.py node
 say "set-up done"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import posixpath
 import shlex
 
-from . import archive
+from . import archive, deps_node
 
 REQUIREMENTS = "requirements.txt"
 MAX_INCLUDES = 64  # -r/-c files followed from requirements.txt; a bound on hostile nesting
@@ -78,3 +78,12 @@ def cache_key(entries: list[archive.Entry], image_id: str, command: str) -> str:
             parts.append(f"{name} {archive.sha256(files[name])}")
     parts += sorted(f"wheel {archive.sha256(d)}" for n, d in files.items() if n.endswith(".whl"))
     return archive.sha256("\n".join(parts).encode())
+
+
+def install_key(entries: list[archive.Entry], image_id: str, command: str, language: str) -> str | None:
+    """The key of the install an archive asks for in its language; None when it asks for none.
+    A Node function's broken package.json raises deps_node.ManifestError."""
+    if language == "node":
+        return deps_node.cache_key(entries, image_id, command)
+    requirements = (archive.file_bytes(entries, REQUIREMENTS) or b"").decode(errors="replace")
+    return cache_key(entries, image_id, command) if wanted_lines(requirements) else None

@@ -21,10 +21,10 @@ import docker.errors
 import requests.exceptions
 
 from .fnconfig import SECRETS_DIR
+from .languages import LANGUAGES, RUNNER_DIR
 from .protocol import E_NOT_FOUND, E_RUNTIME, AgentFailure
 from .volumes import DEPS_DIR, LABEL_NODE, VolumeOps
 
-RUNNER_DIR = "/opt/faasctl"
 LABEL_FUNCTION = "faasctl.function"
 FUNCTION_USER = "65534:65534"
 # Where a function's secrets are written by its runner (as root, before it drops to the
@@ -51,6 +51,7 @@ class ContainerSpec:
     network: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     secrets: bool = False  # start as root, with a secrets tmpfs, so the runner can place them (issue 13)
+    command: tuple[str, ...] = LANGUAGES["python"].command  # the runtime's runner (languages.py)
 
 
 class Executor(VolumeOps):
@@ -138,11 +139,12 @@ class Executor(VolumeOps):
         labels = {LABEL_NODE: self.node, **spec.labels}
         try:
             return str(self.api.create_container(
-                spec.image, command=["python3", "-u", f"{RUNNER_DIR}/runner.py"],
+                spec.image, command=list(spec.command),
                 user="0:0" if root else FUNCTION_USER,
                 working_dir=spec.path, stdin_open=True, tty=False, labels=labels,
                 volumes=None if spec.code_volume else [spec.path, DEPS_DIR],
-                environment={"PYTHONPATH": DEPS_DIR, "HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
+                environment={"PYTHONPATH": DEPS_DIR, "NODE_PATH": f"{DEPS_DIR}/node_modules", "HOME": "/tmp",
+                             "PYTHONDONTWRITEBYTECODE": "1"},
                 name=f"faasctl-{self.node}-{spec.labels.get(LABEL_FUNCTION, 'fn')}-{secrets.token_hex(3)}",
                 host_config=host_config,
             )["Id"])

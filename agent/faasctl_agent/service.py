@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import __version__, archive, deps, kinds, names, policy, store
+from . import __version__, archive, deps, deps_node, kinds, languages, names, policy, store
 from .config import AgentConfig
 from .execution import CallRunner
 from .executor import LABEL_FUNCTION, Executor
@@ -130,6 +130,7 @@ class Service(SecretOps):
         except archive.ArchiveError as exc:
             raise AgentFailure(E_BAD_ARCHIVE, f"archive refused: {exc}") from exc
         image, path = runtime["image"], runtime.get("path") or "/ws"
+        runner = languages.language(runtime.get("runner")).name
         await asyncio.to_thread(self.executor.ensure_image, image)
         code_volume = await self._filled(f"faasctl-{self.executor.node}-code-{digest[:16]}", image,
                                          lambda: archive.pack(entries, False))
@@ -140,7 +141,7 @@ class Service(SecretOps):
                     kind=args.get("kind") or ("native" if mode == "handler" else "command"),
                     version=str(args.get("version") or ""),
                     run=runtime.get("run", ""), handler=args.get("handler") or runtime.get("handler", ""),
-                    code_volume=code_volume, runner_volume=runner_volume, deps_volume=deps_volume)
+                    runner=runner, code_volume=code_volume, runner_volume=runner_volume, deps_volume=deps_volume)
         self.journal.save_function(str(name), str(digest), spec)
         old = self.pools.get(str(name))
         pool = self._install_pool(spec)
@@ -154,7 +155,8 @@ class Service(SecretOps):
             self.workers.stem_pool(spec).refill()
         return {"function": name, "digest": digest, "dependencies": deps_state, "warm": len(pool.idle),
                 "kind": spec["kind"],
-                "configured": True}  # env and secrets applied: an older agent would ignore them silently
+                "configured": True,  # env and secrets applied: an older agent would ignore them silently
+                "runner": runner}  # an agent older than runners says none: faasctl tells it apart
 
     async def op_invoke(self, args: dict[str, Any]) -> dict[str, Any]:
         pool = self.pools.get(str(args.get("function")))
@@ -226,12 +228,14 @@ class Service(SecretOps):
 
     async def _dependencies(self, entries: list[archive.Entry], runtime: dict[str, Any], image: str,
                             path: str, code_volume: str) -> tuple[str | None, str]:
-        requirements = (archive.file_bytes(entries, deps.REQUIREMENTS) or b"").decode(errors="replace")
         command = runtime.get("dependencies") or ""
-        if not deps.wanted_lines(requirements) or not command:
-            return None, "none"
         image_id = await asyncio.to_thread(self.executor.image_id, image)
-        key = deps.cache_key(entries, str(image_id), command)
+        try:
+            key = deps.install_key(entries, str(image_id), command, languages.language(runtime.get("runner")).name)
+        except deps_node.ManifestError as exc:
+            raise AgentFailure(E_BAD_ARCHIVE, f"deploy refused: {exc}", exc.hint) from exc
+        if key is None or not command:
+            return None, "none"
         known = self.journal.deps_volume(key)
         if known is not None:
             exists: bool = await asyncio.to_thread(self.executor.volume_exists, known)

@@ -89,14 +89,13 @@ class VolumeOps:
             raise failure
 
     def runner_source(self) -> tuple[str, bytes]:
-        """The runner volume's name (by the digest of the runner's files) and its tar: runner.py
-        and the modules beside it (the handler kinds), not the package's __init__."""
+        """The runner volume's name (by its files' digest) and its tar: every language's
+        runner (runner.py, runner.js and the modules they load), so any runtime's image works."""
         folder = resources.files("faasctl_agent").joinpath("runner")
-        files = sorted((f.name, f.read_bytes()) for f in folder.iterdir()
-                       if f.name.endswith(".py") and f.name != "__init__.py")
-        digest = archive.sha256(b"".join(n.encode() + b"\0" + data + b"\0" for n, data in files))
-        entries = [archive.Entry(n, "file", 0o644, data) for n, data in files]
-        return f"faasctl-{self.node}-runner-{digest[:16]}", archive.pack(entries, compress=False)
+        entries = [archive.Entry(f.name, "file", 0o644, f.read_bytes()) for f in folder.iterdir()
+                   if f.is_file() and f.name.endswith((".py", ".js")) and f.name != "__init__.py"]
+        tar = archive.pack(entries, compress=False)
+        return f"faasctl-{self.node}-runner-{archive.sha256(tar)[:16]}", tar
 
     def install_deps(self, image: str, code_volume: str, path: str, command: str, volume: str) -> None:
         """Run the runtime's dependency command once into `volume` (created unless it exists);

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from . import archive
+from . import archive, languages
 from .channel import RunnerChannel, RunnerGone
 from .config import AgentConfig
 from .executor import FUNCTION_USER, LABEL_FUNCTION, ContainerSpec, Executor
@@ -25,7 +25,7 @@ log = logging.getLogger("faasctl_agent")
 
 
 def kind_init(spec: dict[str, Any]) -> dict[str, Any]:
-    """What a handler kind needs of its function at init (runner/faasctl_kinds.py): a stem
+    """What a handler kind needs of its function at init (runner/faasctl_kinds.py, runner.js's lambda.js): a stem
     cell's environment cannot carry it, so the runner sets Lambda's variables from this."""
     if spec["mode"] != "handler":
         return {}
@@ -58,12 +58,14 @@ class Workers:
             await stems.close()
 
     def stem_pool(self, spec: dict[str, Any]) -> StemPool:
-        key = f"{spec['image']}|{spec['path']}"
+        runner = languages.language(spec.get("runner"))
+        key = f"{spec['image']}|{spec['path']}|{runner.name}"
         if key not in self.stems:
             d = self.config.defaults
             stem_spec = ContainerSpec(image=spec["image"], path=spec["path"], code_volume=None,
                                       runner_volume=spec["runner_volume"], memory_mb=int(d["memory_mb"]),
-                                      cpus=float(d["cpus"]), pids=int(d["pids"]), labels={"faasctl.role": "stem"})
+                                      cpus=float(d["cpus"]), pids=int(d["pids"]), labels={"faasctl.role": "stem"},
+                                      command=runner.command)
 
             async def start() -> Worker:
                 return await self.start(None, stem_spec)
@@ -136,6 +138,7 @@ class Workers:
                 memory_mb=int(spec["memory_mb"]), cpus=float(spec["cpus"]), pids=int(spec["pids"]),
                 network=bool(spec["network"]), secrets=bool(spec.get("secrets")),
                 labels={LABEL_FUNCTION: spec["name"], "faasctl.digest": spec["digest"][:16]},
+                command=languages.language(spec.get("runner")).command,
             )
         cid = await asyncio.to_thread(self.executor.create, cspec)
         try:

@@ -34,7 +34,8 @@ def deploy(
                                 "and openfaas(-http), a function name for openwhisk (each kind has a default)."),
     kind: str = typer.Option("", "--kind", "-k", help="Calling contract: native (handle(params), the default with "
                              "--handler), command (the runtime's run command, the default without), lambda, "
-                             "openwhisk, openfaas or openfaas-http (each as on its platform; docs/functions.md)."),
+                             "openwhisk, openfaas or openfaas-http (each as on its platform; docs/functions.md); "
+                             "Node.js: command, native or lambda (index.handler; docs/node.md)."),
     json_out: bool = typer.Option(False, "--json", help="Print the function as JSON."),
     env: List[str] | None = typer.Option(None, "--env", "-e", help="KEY=VALUE in the function's environment "
                                             "(repeat it; given, it replaces the current version's)."),

@@ -15,13 +15,15 @@ app = typer.Typer(help="Register and list runtimes (images functions run in).", 
 
 @app.command("add")
 def add(
-    name: str = typer.Argument(..., help="Runtime name; a built-in name (python) needs nothing else."),
+    name: str = typer.Argument(..., help="Runtime name; a built-in name (python, node) needs nothing else."),
     from_dir: Path = typer.Option(None, "--from", help="Folder with runtime.toml and a Dockerfile (your own)."),
     image: str = typer.Option(None, help="Use an existing image instead of building one."),
     path: str = typer.Option("/ws", help="Where function code is mounted in the container."),
     dependencies: str = typer.Option("", help="Command that installs requirements.txt."),
     run: str = typer.Option("", help="Command run per call in command mode (params on stdin)."),
     handler: str = typer.Option("", help="Default MODULE:FUNCTION for handler mode."),
+    runner: str = typer.Option("python", help="With --image: the language of its runner, python or node "
+                                "(the image needs python3 or node on its PATH)."),
     base: str = typer.Option("", help="Base image for builds (default: the runtime's own)."),
     stem_cells: int = typer.Option(None, help="Stem cells kept per node for functions with --preload runtime."),
     json_out: bool = typer.Option(False, "--json", help="Print the runtime as JSON."),
@@ -42,7 +44,8 @@ def add(
         print(f"  building runtime {name} from {from_dir} on every node...", file=sys.stderr, flush=True)
         rt = runtimes.add_from_dir(ctx, name, from_dir, base=base, stem_cells=stem_cells, progress=line)
     elif image is not None and from_dir is None:
-        rt = runtimes.add_image(ctx, name, image, path, dependencies, run, handler, stem_cells, progress=line)
+        rt = runtimes.add_image(ctx, name, image, path, dependencies, run, handler, stem_cells, progress=line,
+                                runner=runner)
     elif image is None and from_dir is None:
         print(f"  building built-in runtime {name} on every node...", file=sys.stderr, flush=True)
         rt = runtimes.add_builtin(ctx, name, base=base, stem_cells=stem_cells, progress=line)
@@ -91,8 +94,8 @@ def list_(
     if json_out:
         emit_json(rows)
         return
-    table(["name", "image", "path", "run", "handler"],
-          [[r["name"], r["image"], r["path"], r["run"], r["handler"]] for r in rows],
+    table(["name", "runner", "image", "path", "run", "handler"],
+          [[r["name"], r["runner"], r["image"], r["path"], r["run"], r["handler"]] for r in rows],
           empty="no runtimes yet; add the built-in one with: faasctl runtime add python")
 
 

@@ -53,10 +53,7 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
     placement_policy, pinned = clean.pop("placement", ""), clean.pop("pin", None)
     with transaction(ctx.engine) as s:  # env and secrets checked before anything is stored or sent
         config = fnsecrets.configuration(ctx, fnsecrets.config_of(s, s.get(Function, name)), env, secrets)
-    try:
-        kind, handler = kinds.resolve(kind, handler, rt["handler"], rt["run"])
-    except kinds.KindError as exc:
-        raise InvalidInput(exc.message, exc.hint) from exc
+    kind, handler = check_kind(kind, handler, rt)
     art = artifacts.prepare(ctx, source, filename)
     targets = placement.pinned_nodes(nodes.all_nodes(ctx), pinned or [])
     if not targets:
@@ -68,7 +65,8 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
                                 or fnsecrets.config_of(s, prior) != config)
     args = {"function": name, "digest": art.digest, "mode": "command" if kind == kinds.COMMAND else "handler",
             "handler": handler, "kind": kind, "version": version,
-            "runtime": {k: rt[k] for k in ("image", "path", "dependencies", "run", "handler")}, **merged, **config}
+            "runtime": {k: rt[k] for k in ("image", "path", "dependencies", "run", "handler", "runner")},
+            **merged, **config}
     if rt.get("stem_cells") is not None:
         args["stem_cells"] = rt["stem_cells"]
     results, failed = _deploy_everywhere(ctx, rt, art.digest, args, targets)
@@ -124,6 +122,31 @@ def _set_version_kind(s: Any, name: str, version: int, kind: str) -> None:
         s.add(row)
 
 
+def check_kind(kind: str, handler: str, rt: dict[str, Any]) -> tuple[str, str]:
+    """The kind and handler a deploy means, in its platform's form. Node.js's runner serves
+    command, native and lambda (whose handler defaults to index.handler, as in AWS's Node
+    examples); the other kinds are Python's platforms' contracts."""
+    node = rt.get("runner") == "node"
+    if node and kind == "lambda" and not handler:
+        handler = "index.handler"
+    try:
+        kind, handler = kinds.resolve(kind, handler, rt.get("handler", ""), rt.get("run", ""))
+    except kinds.KindError as exc:
+        raise InvalidInput(exc.message, exc.hint) from exc
+    if node and kind not in (kinds.COMMAND, kinds.NATIVE, "lambda"):
+        raise InvalidInput(f"kind {kind} is not served by the Node.js runner",
+                           "use --kind command, native or lambda (docs/node.md)")
+    return kind, handler
+
+
+def check_runner_echo(node: str, runner: str, reply: dict[str, Any]) -> None:
+    """The agent says which runner it will start; one older than runners says none and
+    would start Python's in a Node image, so such a deploy fails with what to do."""
+    if reply.get("runner", "python") != runner:
+        raise AgentError(f"node {node}'s agent cannot start the {runner} runner",
+                         f"upgrade it: faasctl node upgrade {node}")
+
+
 def _deploy_everywhere(ctx: Context, rt: dict[str, Any], digest: str, args: dict[str, Any],
                        targets: list[dict[str, Any]]) -> tuple[dict[str, Any], list[fanout.Outcome]]:
     """Runtime, artifact and deploy on each node; several nodes in parallel, each on its own.
@@ -148,6 +171,7 @@ def _deploy_everywhere(ctx: Context, rt: dict[str, Any], digest: str, args: dict
         if reply.get("kind", kinds.NATIVE if args["mode"] == "handler" else kinds.COMMAND) != args["kind"]:
             raise AgentError(f"node {node['name']}'s agent does not know kind {args['kind']}",
                              f"upgrade it: faasctl node upgrade {node['name']}")  # an agent older than kinds
+        check_runner_echo(str(node["name"]), str(args["runtime"]["runner"]), reply)
         return reply
 
     if len(targets) == 1:

@@ -70,5 +70,5 @@ def describe(name: str, base: Traversable | None = None) -> dict[str, Any]:
     spec = parse_definition(files(name, base)[DEFINITION], f"built-in runtime {name}")
     build = spec.get("build", {})
     return {"name": name, "description": spec.get("description", ""), "run": spec.get("run", ""),
-            "handler": spec.get("handler", ""), "base": build.get("base", ""),
+            "handler": spec.get("handler", ""), "runner": spec.get("runner", "python"), "base": build.get("base", ""),
             "offline_base": build.get("offline_base", "")}

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from faasctl_agent import archive
+from faasctl_agent.languages import LANGUAGES
 from sqlmodel import select
 
 from ..errors import Conflict, InvalidInput, NotFound
@@ -73,9 +74,18 @@ def _add_built(ctx: Context, name: str, spec: dict[str, Any], art: artifacts.Art
         tag += "-" + archive.sha256(base.encode())[:8]
     rt = Runtime(name=name, image=f"faasctl/rt-{name}:{tag}", path=spec.get("path", "/ws"),
                  dependencies=spec.get("dependencies", ""), run=spec.get("run", ""), handler=spec.get("handler", ""),
-                 source_digest=art.digest, base=base or build.get("base", ""),
-                 offline_base=build.get("offline_base", ""), stem_cells=_stems(stem_cells))
+                 runner=check_runner(str(spec.get("runner", "python"))), source_digest=art.digest,
+                 base=base or build.get("base", ""), offline_base=build.get("offline_base", ""),
+                 stem_cells=_stems(stem_cells))
     return _register(ctx, rt, progress)
+
+
+def check_runner(runner: str) -> str:
+    """The runner a runtime names (runtime.toml `runner`, `--runner`), one the agent ships."""
+    if runner not in LANGUAGES:
+        raise InvalidInput(f"runner {runner!r} is not one faasctl has",
+                           f"use one of: {', '.join(sorted(LANGUAGES))} (the language of the runtime's image)")
+    return runner
 
 
 def _stems(count: int | None) -> int | None:
@@ -97,7 +107,7 @@ def valid_image(image: str) -> bool:
 
 def add_image(ctx: Context, name: str, image: str, path: str = "/ws", dependencies: str = "", run: str = "",
               handler: str = "", stem_cells: int | None = None, progress: NodeProgress | None = None,
-              ) -> dict[str, Any]:
+              runner: str = "python") -> dict[str, Any]:
     check_name(name, "runtime")
     if not valid_image(image):
         raise InvalidInput(f"{image!r} is not an image reference",
@@ -107,7 +117,8 @@ def add_image(ctx: Context, name: str, image: str, path: str = "/ws", dependenci
     if not run and not handler:
         raise InvalidInput("a runtime needs a run command or a handler", "add --run 'python3 test.py'")
     return _register(ctx, Runtime(name=name, image=image, path=path, dependencies=dependencies, run=run,
-                                  handler=handler, stem_cells=_stems(stem_cells)), progress)
+                                  handler=handler, runner=check_runner(runner), stem_cells=_stems(stem_cells)),
+                     progress)
 
 
 def _register(ctx: Context, rt: Runtime, progress: NodeProgress | None = None) -> dict[str, Any]:

@@ -19,6 +19,8 @@ ADDED: tuple[tuple[str, str, str, str], ...] = (
     ("function_version", "kind", "VARCHAR NOT NULL DEFAULT 'command'",
      "UPDATE function_version SET kind = COALESCE((SELECT f.kind FROM function f WHERE f.name = function_name "
      "AND f.digest = function_version.digest), 'command')"),
+    # every runtime made before runtimes named their runner ran the Python one
+    ("runtime", "runner", "VARCHAR NOT NULL DEFAULT 'python'", "UPDATE runtime SET runner = 'python'"),
 )
 
 

@@ -91,6 +91,8 @@ class Runtime(SQLModel, table=True):
     dependencies: str = ""
     run: str = ""
     handler: str = ""
+    # which in-container runner serves it (faasctl_agent.languages): python | node
+    runner: str = Field(default="python", sa_column_kwargs={"server_default": "python"})
     stem_cells: int | None = None  # stem cells per node for preload "runtime"; None: node default
     source_digest: str = ""  # packed build context, when built from a folder
     base: str = ""

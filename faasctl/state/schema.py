@@ -65,6 +65,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                 'dependencies',
                 'run',
                 'handler',
+                'runner',
                 'stem_cells',
                 'source_digest',
                 'base',

@@ -29,6 +29,18 @@ def test_python_is_built_in_and_packs_like_its_folder() -> None:
     assert described["run"] == "python3 test.py" and described["offline_base"] == "faasctl/base:bookworm"
 
 
+def test_node_is_built_in_with_its_runner_and_install_script() -> None:
+    """Issue 13: a second language; the definition names the runner the agent starts."""
+    files = runtime_builtin.files("node")
+    assert set(files) == {"Dockerfile", "runtime.toml", "npm-deps.sh"}
+    assert archive.sha256(runtime_builtin.packed("node")) == archive.sha256(
+        archive.pack_dir(PACKAGE / "runtimes" / "node"))
+    described = runtime_builtin.describe("node")
+    assert (described["runner"], described["run"], described["offline_base"]) == (
+        "node", "node index.js", "faasctl/base:bookworm")
+    assert runtime_builtin.describe("python")["runner"] == "python"  # no `runner` in its definition: Python
+
+
 def test_the_old_path_still_leads_to_the_built_in() -> None:
     assert (REPO / "runtimes").is_symlink()
     assert (REPO / "runtimes" / "python" / "Dockerfile").read_bytes() == runtime_builtin.files("python")["Dockerfile"]
@@ -54,7 +66,7 @@ def test_read_from_a_zip_without_any_filesystem_path(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True,
                          stdin=subprocess.DEVNULL, timeout=120, check=True).stdout.splitlines()
     assert out[0].startswith(str(bundle))  # really imported from the zip
-    assert out[1] == "['python']"
+    assert out[1] == "['node', 'python']"
     assert out[2] == archive.sha256(runtime_builtin.packed("python"))
 
 
