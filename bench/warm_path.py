@@ -4,8 +4,9 @@ Issue 12 asks for a warm invoke within 2x of the raw attach round trip and says 
 measure before believing estimates. This bench times, on the same engine and in
 interleaved rounds (the machine is noisy; only side-by-side figures compare): the raw
 attach round trip (bench/invoke.py's baseline), the real runner over attach with no
-agent (blocking client, then the agent's own asyncio RunnerChannel), an echo over a
-Unix socket in a mounted folder (no dockerd; blocking and asyncio), ZeroMQ DEALER to
+agent (blocking client, then the agent's own asyncio RunnerChannel), the real runner over
+its Unix socket (blocking, asyncio streams, and the agent's own SocketChannel), an echo
+over a Unix socket in a mounted folder (no dockerd; blocking and asyncio), ZeroMQ DEALER to
 ROUTER with and without CURVE, the agent's `hello` and its warm invoke. Ratios are
 per round, to that round's raw round trip; the table gives their medians. `--profile`
 adds py-spy's view of the agent's CPU under a closed loop of warm calls.
@@ -27,9 +28,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchlib import ECHO, HANDLER, PROBE, WARM_FN, Row, bounded, log, machine, pct, platform_up, sh, table
-from measure import agent_caller, hello_caller
+from measure import agent_caller, channel_kinds, hello_caller
 from raw_baselines import _container
-from warm_parts import runner_attach, runner_channel, runner_unix, unix_echo
+from warm_parts import runner_attach, runner_channel, runner_sockchannel, runner_unix, unix_echo
 from warm_zmq import json_costs, zmq_echo
 
 Trip = Callable[[], object]
@@ -86,10 +87,12 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
                                  lambda: runner_attach(agent_cid, cleanup)),
                                 ("runner alone over attach, agent's asyncio RunnerChannel",
                                  lambda: runner_channel(agent_cid, cleanup)),
-                                ("runner alone over a Unix socket (no dockerd), blocking client",
+                                ("runner alone over its Unix socket (no dockerd), blocking client",
                                  lambda: runner_unix(agent_cid, cleanup, False)),
-                                ("runner alone over a Unix socket (no dockerd), asyncio client",
+                                ("runner alone over its Unix socket (no dockerd), asyncio streams client",
                                  lambda: runner_unix(agent_cid, cleanup, True)),
+                                ("runner alone over its Unix socket, the agent's SocketChannel",
+                                 lambda: runner_sockchannel(agent_cid, cleanup)),
                                 ("echo over a Unix socket in a mounted folder, blocking client",
                                  lambda: unix_echo(image, cleanup, False)),
                                 ("echo over a Unix socket in a mounted folder, asyncio client",
@@ -102,7 +105,8 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
                 pieces[label] = trip
                 closers.append(close)
             pieces["agent `hello` (ZeroMQ+CURVE+agent loop, no container)"] = hello_caller(home)
-            pieces["agent warm invoke (agent client)"] = call
+            kinds = channel_kinds(up["env"])
+            pieces[f"agent warm invoke (agent client; runner channel: {kinds})"] = call
             per_round: dict[str, list[float]] = {k: [] for k in pieces}
             ratios: dict[str, list[float]] = {k: [] for k in pieces}
             for r in range(args.rounds):

@@ -107,9 +107,9 @@ class AgentServer:
     def _drain(self, sock: zmq.Socket[bytes]) -> None:
         """Take every waiting request (ZeroMQ's descriptor is edge-triggered: drain it).
 
-        A sync invoke that an idle warm worker can take runs by callbacks from here to
-        its reply (`Service.warm_invoke`): a task per request cost as much as the whole
-        ZeroMQ leg. Everything else becomes a task of its own.
+        `hello` is answered here, and a sync invoke that an idle warm worker can take runs
+        by callbacks from here to its reply (`Service.warm_invoke`): a task per request
+        cost as much as the whole ZeroMQ leg. Everything else becomes a task of its own.
         """
         if sock.closed:
             return
@@ -122,8 +122,12 @@ class AgentServer:
             try:
                 req_id, op, args = protocol.decode_request(frame)
             except protocol.ProtocolError as exc:
-                self._send(sock, ident, protocol.error("", protocol.E_PROTOCOL, str(exc),
-                                                       "upgrade faasctl or the agent so both speak one protocol"))
+                refused = protocol.error("", protocol.E_PROTOCOL, str(exc),
+                                         "upgrade faasctl or the agent so both speak one protocol")
+                self._send(sock, ident, refused, drain=False)
+                continue
+            if op == "hello":
+                self._send(sock, ident, protocol.ok(req_id, self.service.hello()), drain=False)
                 continue
             if op == "invoke" and self.service.warm_invoke(args, self._replier(sock, ident, req_id)):
                 continue
@@ -153,11 +157,11 @@ class AgentServer:
             reply = protocol.error(req_id, protocol.E_INTERNAL, f"agent error: {exc!r}", f"see {self.config.log_path}")
         self._send(sock, ident, reply)
 
-    def _send(self, sock: zmq.Socket[bytes], ident: bytes, reply: bytes) -> None:
+    def _send(self, sock: zmq.Socket[bytes], ident: bytes, reply: bytes, drain: bool = True) -> None:
         if not sock.closed:
             sock.send_multipart([ident, reply], zmq.NOBLOCK)  # ROUTER never blocks; it drops at HWM
-            # Sending can swallow the descriptor's edge for requests that arrived meanwhile.
-            asyncio.get_running_loop().call_soon(self._drain, sock)
+            if drain:  # sending can swallow the descriptor's edge for requests that arrived meanwhile
+                self._drain(sock)
 
     async def _reap(self) -> None:
         """Flush written-behind journal rows often; look for idle containers each second."""

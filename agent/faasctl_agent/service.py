@@ -82,6 +82,10 @@ class Service:
 
     # operations ----------------------------------------------------------------
     async def op_hello(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.hello()
+
+    def hello(self) -> dict[str, Any]:
+        """Answered by the server without a task: core asks it before every call."""
         return {"agent": __version__, "protocol": VERSION, "node": self.config.name}
 
     async def op_status(self, args: dict[str, Any]) -> dict[str, Any]:

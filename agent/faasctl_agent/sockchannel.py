@@ -20,7 +20,7 @@ import logging
 from typing import Any
 
 from .channel import Done, RunnerChannel, RunnerGone
-from .framing import LineFramer, LineTooLong
+from .framing import MAX_LINE, LineFramer, LineTooLong
 
 log = logging.getLogger("faasctl_agent")
 
@@ -32,9 +32,9 @@ STDERR_GRACE = 2.0
 class SocketChannel(asyncio.Protocol):
     kind = "socket"
 
-    def __init__(self, attach: RunnerChannel) -> None:
+    def __init__(self, attach: RunnerChannel, limit: int = MAX_LINE) -> None:
         self.attach = attach  # stderr, and the container's end
-        self._framer = LineFramer()
+        self._framer = LineFramer(limit)
         self._transport: asyncio.Transport | None = None
         self.ready: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._done: Done | None = None
@@ -43,10 +43,10 @@ class SocketChannel(asyncio.Protocol):
         self.closed = False
 
     @classmethod
-    async def accept(cls, conn: Any, attach: RunnerChannel) -> SocketChannel:
+    async def accept(cls, conn: Any, attach: RunnerChannel, limit: int = MAX_LINE) -> SocketChannel:
         """Wrap the runner's accepted connection (a socket.socket)."""
         loop = asyncio.get_running_loop()
-        _, channel = await loop.connect_accepted_socket(lambda: cls(attach), sock=conn)
+        _, channel = await loop.connect_accepted_socket(lambda: cls(attach, limit), sock=conn)
         return channel
 
     # asyncio.Protocol ---------------------------------------------------------------
@@ -127,6 +127,7 @@ class SocketChannel(asyncio.Protocol):
     def _fail(self) -> None:
         if not self.ready.done():
             self.ready.set_exception(self._gone())
+            self.ready.exception()  # awaited by the start, if at all: no "never retrieved" noise
         if self._done is not None:
             self._settle(None, self._gone())
 

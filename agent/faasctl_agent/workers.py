@@ -164,6 +164,7 @@ class Workers:
             finally:
                 accepted.cancel()
             if accepted.done() and not accepted.cancelled() and accepted.exception() is None:
+                attach.ready.cancel()  # the runner speaks on its socket; attach only brings stderr
                 channel = await SocketChannel.accept(accepted.result(), attach)
                 await asyncio.wait_for(asyncio.shield(channel.ready), 60)
                 return channel
