@@ -174,6 +174,7 @@ class Service:
         if lease is None:
             return False
         call = self._new_call(pool, args)
+        self.count("warm_callback_calls")
         self.calls.start_warm(pool, lease, call, lambda: reply(call))
         return True
 

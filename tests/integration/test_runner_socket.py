@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +52,17 @@ def deploy(platform: Platform, tmp_path: Path, name: str, body: str, *opts: str)
     platform.cli("fn", "deploy", name, str(src), "--runtime", "python", "--handler", "main:handle", *opts)
 
 
-def invoke(platform: Platform, name: str) -> dict[str, Any]:
-    return dict(json.loads(platform.cli("invoke", name, "--json", check=False).stdout))
+def invoke(platform: Platform, name: str, *args: str) -> dict[str, Any]:
+    return dict(json.loads(platform.cli("invoke", name, "--json", *args, check=False).stdout))
+
+
+def wait_until(check: Any, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return bool(check())
 
 
 def counters(platform: Platform) -> dict[str, int]:
@@ -91,15 +101,37 @@ def test_stem_cell_connects_then_drops_privileges(platform: Platform, tmp_path: 
 
 
 def test_dead_runner_error_carries_its_stderr(platform: Platform, tmp_path: Path) -> None:
-    body = "import os\n\ndef handle(p):\n    os.write(2, b'last words before exit\\n')\n    os._exit(3)\n"
+    """The runner dies in a warm call (the callback path): its socket ends before dockerd
+    has relayed its last stderr, and the call's error and log still carry both."""
+    body = ("import os\n\ndef handle(p):\n    if p and p.get('die'):\n"
+            "        os.write(2, b'last words before exit\\n')\n        os._exit(3)\n    return 'alive'\n")
     deploy(platform, tmp_path, "sockdies", body)
-    invoke(platform, "sockdies")
-    for _ in range(2):  # cold, then a fresh container again: each one dies in its call
-        call = invoke(platform, "sockdies")
-        assert call["status"] == "ERROR"
-        assert "exited with status 3" in call["error"], call
-        logs = platform.cli("logs", str(call["callNum"])).stdout
-        assert "last words before exit" in logs, logs
+    assert invoke(platform, "sockdies")["result"] == "alive"
+    before = counters(platform).get("warm_callback_calls", 0)
+    call = invoke(platform, "sockdies", "-p", "die=1")
+    assert counters(platform)["warm_callback_calls"] == before + 1
+    assert call["status"] == "ERROR" and call["startKind"] == "warm", call
+    assert "exited with status 3" in call["error"], call
+    logs = platform.cli("logs", str(call["callNum"])).stdout
+    assert "last words before exit" in logs, logs
+    again = invoke(platform, "sockdies")
+    assert (again["status"], again["startKind"], again["result"]) == ("DONE", "cold", "alive"), again
+
+
+def test_warm_call_past_its_timeout_is_ended_and_its_container_removed(platform: Platform, tmp_path: Path,
+                                                                        docker: Any) -> None:
+    body = "import time\n\ndef handle(p):\n    time.sleep(float((p or {}).get('s', 0)))\n    return 'done'\n"
+    deploy(platform, tmp_path, "socktime", body, "--timeout", "1")
+    assert invoke(platform, "socktime")["startKind"] == "cold"
+    (first,) = platform.containers(docker, "socktime")
+    before = counters(platform).get("warm_callback_calls", 0)
+    call = invoke(platform, "socktime", "-p", "s=5")
+    assert counters(platform)["warm_callback_calls"] == before + 1
+    assert (call["status"], call["startKind"]) == ("TIMEOUT", "warm"), call
+    assert "no result within 1" in call["error"], call
+    assert wait_until(lambda: all(c["Id"] != first["Id"] for c in platform.containers(docker, "socktime")))
+    again = invoke(platform, "socktime")
+    assert (again["status"], again["startKind"]) == ("DONE", "cold"), again
 
 
 FALLBACK = textwrap.dedent('''
