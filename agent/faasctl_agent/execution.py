@@ -97,10 +97,12 @@ class CallRunner:
             if isinstance(err, RunnerGone) and not err.over_limit:  # rare: ask the engine why, in a task
                 asyncio.ensure_future(self._end_slowly(pool, lease, call, t0, err, finished))
                 return
-            healthy, status, outcome = _plain_outcome(pool, reply, err)
-            self._end(pool, lease, call, t0, healthy, status, outcome)
-            self.running -= 1
-            finished()
+            try:
+                healthy, status, outcome = _plain_outcome(pool, reply, err)
+                self._end(pool, lease, call, t0, healthy, status, outcome)
+            finally:  # the caller gets an answer whatever happened
+                self.running -= 1
+                finished()
 
         lease.worker.channel.submit(self._message(call), self._timeout(pool), done)
 

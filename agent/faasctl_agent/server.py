@@ -129,7 +129,12 @@ class AgentServer:
             if op == "hello":
                 self._send(sock, ident, protocol.ok(req_id, self.service.hello()), drain=False)
                 continue
-            if op == "invoke" and self.service.warm_invoke(args, self._replier(sock, ident, req_id)):
+            try:
+                if op == "invoke" and self.service.warm_invoke(args, self._replier(sock, ident, req_id)):
+                    continue
+            except Exception as exc:  # a bug: keep serving, tell the caller, log the trace
+                log.exception("request failed")
+                self._send(sock, ident, self._internal(req_id, exc), drain=False)
                 continue
             task = asyncio.ensure_future(self._handle(sock, ident, req_id, op, args))
             self._tasks.add(task)
@@ -141,8 +146,7 @@ class AgentServer:
                 frame = protocol.ok(req_id, data)
             except Exception as exc:  # a bug: the caller still gets an answer
                 log.exception("reply failed")
-                frame = protocol.error(req_id, protocol.E_INTERNAL, f"agent error: {exc!r}",
-                                       f"see {self.config.log_path}")
+                frame = self._internal(req_id, exc)
             self._send(sock, ident, frame)
 
         return reply
@@ -154,8 +158,11 @@ class AgentServer:
             reply = protocol.error(req_id, exc.code, exc.message, exc.hint)
         except Exception as exc:  # a bug: keep serving, tell the caller, log the trace
             log.exception("request failed")
-            reply = protocol.error(req_id, protocol.E_INTERNAL, f"agent error: {exc!r}", f"see {self.config.log_path}")
+            reply = self._internal(req_id, exc)
         self._send(sock, ident, reply)
+
+    def _internal(self, req_id: str, exc: Exception) -> bytes:
+        return protocol.error(req_id, protocol.E_INTERNAL, f"agent error: {exc!r}", f"see {self.config.log_path}")
 
     def _send(self, sock: zmq.Socket[bytes], ident: bytes, reply: bytes, drain: bool = True) -> None:
         if not sock.closed:
