@@ -158,8 +158,13 @@ FALLBACK = textwrap.dedent('''
             spec = {"name": "fallback", "mode": "command", "path": "/ws", "run": "cat", "handler": ""}
             await workers.init_runner(worker.channel, spec, {"user": "65534:65534"})
             reply = await worker.channel.request({"op": "call", "id": "c1", "params": {"via": "attach"}}, 60)
+            # the callback form the server's warm path uses, on the attach channel
+            got = asyncio.get_running_loop().create_future()
+            worker.channel.submit({"op": "call", "id": "c2", "params": 2}, 60,
+                                  lambda r, e: got.set_result(r if e is None else repr(e)))
+            called = await asyncio.wait_for(got, 60)
             print(json.dumps({"kind": worker.channel.kind, "sockets": workers.sockets.enabled,
-                              "result": reply.get("result"), "counts": counts}))
+                              "result": reply.get("result"), "called": called.get("result"), "counts": counts}))
             worker.channel.close()
         finally:
             executor.remove_all()
@@ -184,6 +189,6 @@ def test_engine_that_cannot_see_the_socket_folder_falls_back_to_attach(tmp_path:
     assert proc.returncode == 0, proc.stderr[-2000:]
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
     assert seen["kind"] == "attach" and seen["sockets"] is False, seen
-    assert seen["result"] == '{"via": "attach"}', seen
+    assert seen["result"] == '{"via": "attach"}' and seen["called"] == "2", seen
     assert seen["counts"] == {"containers_started": 1, "channels_attach": 1}, seen
     assert "runner sockets off" in proc.stderr or seen["sockets"] is False
