@@ -69,6 +69,11 @@ class Settings:
         return self.home / "keys"
 
     @property
+    def secrets_dir(self) -> Path:
+        """Secret values (one 0600 file per name, state/secretfiles.py): kept out of state.db."""
+        return self.home / "secrets"
+
+    @property
     def nodes_dir(self) -> Path:
         """Homes of agents that run on this machine (the `local` node)."""
         return self.home / "nodes"

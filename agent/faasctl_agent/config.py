@@ -49,6 +49,11 @@ class AgentConfig:
         return self.home / "artifacts"
 
     @property
+    def secrets_dir(self) -> Path:
+        """Secret values, one 0600 file per name (secretstore.py); never in the journal."""
+        return self.home / "secrets"
+
+    @property
     def journal_path(self) -> Path:
         return self.home / "journal.db"
 

@@ -71,7 +71,8 @@ class CallRunner:
         t0 = time.monotonic()
         self.in_container += 1
         try:
-            reply: dict[str, Any] | None = await lease.worker.channel.request(self._message(call), self._timeout(pool))
+            message = self._message(call, pool)
+            reply: dict[str, Any] | None = await lease.worker.channel.request(message, self._timeout(pool))
             err: BaseException | None = None
         except (asyncio.TimeoutError, RunnerGone) as exc:
             reply, err = None, exc
@@ -104,7 +105,7 @@ class CallRunner:
                 self.running -= 1
                 finished()
 
-        lease.worker.channel.submit(self._message(call), self._timeout(pool), done)
+        lease.worker.channel.submit(self._message(call, pool), self._timeout(pool), done)
 
     async def _end_slowly(self, pool: Pool, lease: Lease, call: dict[str, Any], t0: float, err: BaseException,
                           finished: Callable[[], None]) -> None:
@@ -116,8 +117,12 @@ class CallRunner:
             finished()
 
     @staticmethod
-    def _message(call: dict[str, Any]) -> dict[str, Any]:
-        return {"op": "call", "id": call["id"], "params": call["params"]}
+    def _message(call: dict[str, Any], pool: Pool) -> dict[str, Any]:
+        message = {"op": "call", "id": call["id"], "params": call["params"],
+                   "deadline": time.time() + float(pool.spec["timeout"])}
+        if call.get("http"):
+            message["http"] = call["http"]  # an HTTP request (serve's /function/NAME), beside params
+        return message
 
     @staticmethod
     def _timeout(pool: Pool) -> float:

@@ -21,6 +21,7 @@ import docker.errors
 import docker.types
 import requests.exceptions
 
+from .fnconfig import SECRETS_DIR
 from .protocol import E_NOT_FOUND, E_RUNTIME, AgentFailure
 from .sockdirs import SOCKET_DIR, SOCKET_NAME, SocketUnseen
 from .volumes import DEPS_DIR, LABEL_NODE, VolumeOps
@@ -28,6 +29,10 @@ from .volumes import DEPS_DIR, LABEL_NODE, VolumeOps
 RUNNER_DIR = "/opt/faasctl"
 LABEL_FUNCTION = "faasctl.function"
 FUNCTION_USER = "65534:65534"
+# Where a function's secrets are written by its runner (as root, before it drops to the
+# function's user): root-owned, in the function's group, readable by nobody else. Sized
+# for fnconfig.SECRETS_MAX values of SECRET_MAX_BYTES; noexec, never on disk.
+SECRETS_TMPFS = f"rw,nosuid,nodev,noexec,size=2m,mode=0750,uid=0,gid={FUNCTION_USER.partition(':')[2]}"
 # No engine-side log for function containers: the runner captures what a function prints
 # (bounded), and a json-file log would grow without bound on the host's disk.
 FUNCTION_LOG = {"Type": "none"}
@@ -48,6 +53,7 @@ class ContainerSpec:
     network: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     socket_dir: str | None = None  # the agent's folder for this container's runner socket
+    secrets: bool = False  # start as root, with a secrets tmpfs, so the runner can place them (issue 13)
 
 
 class Executor(VolumeOps):
@@ -125,20 +131,25 @@ class Executor(VolumeOps):
             # making an empty folder for it, which is how the agent learns to use attach.
             mounts = [docker.types.Mount(SOCKET_DIR, spec.socket_dir, type="bind", read_only=True)]
             env["FAASCTL_SOCKET"] = f"{SOCKET_DIR}/{SOCKET_NAME}"
+        root = stem or spec.secrets
+        tmpfs = {"/tmp": "rw,nosuid,nodev,size=64m"}
+        if root:
+            tmpfs[SECRETS_DIR] = SECRETS_TMPFS
         host_config = self.api.create_host_config(
-            # A stem cell's runner starts as root only to unpack code it is sent, then drops
-            # to FUNCTION_USER for good; these two capabilities are all it needs for that.
-            cap_add=["SETUID", "SETGID"] if stem else None,
+            # A stem cell's runner starts as root only to unpack code it is sent (and any
+            # runner to place secrets), then drops to FUNCTION_USER for good; these two
+            # capabilities are all it needs for that.
+            cap_add=["SETUID", "SETGID"] if root else None,
             binds=binds, cap_drop=["ALL"], security_opt=["no-new-privileges"], pids_limit=spec.pids,
             mem_limit=mem, memswap_limit=mem, nano_cpus=int(spec.cpus * 1e9), read_only=True,
-            tmpfs={"/tmp": "rw,nosuid,nodev,size=64m"},
+            tmpfs=tmpfs,
             network_mode="bridge" if spec.network else "none", log_config=FUNCTION_LOG, mounts=mounts,
         )
         labels = {LABEL_NODE: self.node, **spec.labels}
         try:
             return str(self.api.create_container(
                 spec.image, command=["python3", "-u", f"{RUNNER_DIR}/runner.py"],
-                user="0:0" if stem else FUNCTION_USER,
+                user="0:0" if root else FUNCTION_USER,
                 working_dir=spec.path, stdin_open=True, tty=False, labels=labels,
                 volumes=None if spec.code_volume else [spec.path, DEPS_DIR],
                 environment=env,

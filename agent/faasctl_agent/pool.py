@@ -28,6 +28,7 @@ class Worker:
     channel: Channel
     last_used: float = field(default_factory=time.monotonic)
     calls: int = 0
+    generation: int = 0  # the pool's generation when its start began (see Pool.recycle)
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Pool:
         self.busy = 0
         self.waiters: deque[asyncio.Future[Lease]] = deque()
         self.closed = False
+        self.generation = 0
 
     @property
     def max_concurrency(self) -> int:
@@ -86,6 +88,7 @@ class Pool:
     async def _cold(self, t0: float) -> Lease:
         """Start a worker in a slot the caller already reserved (size counted)."""
         self.busy += 1
+        generation = self.generation
         try:
             worker, kind = await self._start()
         except BaseException:
@@ -93,6 +96,7 @@ class Pool:
             self.busy -= 1
             self._wake_waiters()
             raise
+        worker.generation = generation
         return Lease(worker, kind, 0.0, time.monotonic() - t0)
 
     def release(self, worker: Worker, healthy: bool) -> None:
@@ -100,7 +104,8 @@ class Pool:
         self.busy -= 1
         worker.last_used = time.monotonic()
         worker.calls += 1
-        if self.closed or not healthy or self.spec["preload"] == "none" or worker.channel.closed:
+        if (self.closed or not healthy or self.spec["preload"] == "none" or worker.channel.closed
+                or worker.generation != self.generation):
             self._discard(worker)
             return
         while self.waiters:
@@ -149,12 +154,26 @@ class Pool:
         """Start containers until `count` are idle (preload `function`, min warm)."""
         while not self.closed and len(self.idle) < count and self.size < self.max_concurrency:
             self.size += 1
+            generation = self.generation
             try:
                 worker, _ = await self._start()
             except Exception:
                 self.size -= 1
                 raise
+            worker.generation = generation
+            if generation != self.generation:  # recycled while it started: it may hold old values
+                self._discard(worker)
+                continue
             self.idle.append(worker)
+
+    def recycle(self) -> int:
+        """Retire every worker started so far (a secret changed): idle ones now, busy ones
+        when their call ends; queued callers get new workers. Returns how many are retired."""
+        self.generation += 1
+        idle, self.idle = self.idle, []
+        for worker in idle:
+            self._discard(worker)
+        return len(idle) + self.busy
 
     def reap(self, now: float) -> None:
         """Remove idle workers past the idle timeout, keeping the configured minimum."""

@@ -25,6 +25,8 @@ OPS = frozenset(
         "invoke",  # run one call, sync or async
         "call",  # a journalled call by id
         "remove_function",  # stop and forget a function's containers
+        "secret_put",  # store a secret's value (0600); optionally recycle the containers using it
+        "secret_rm",  # forget a secret no deployed function uses
     }
 )
 

@@ -13,17 +13,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import __version__, archive, deps, names, policy, store
+from . import __version__, archive, deps, kinds, names, policy, store
 from .config import AgentConfig
 from .execution import CallRunner
 from .executor import LABEL_FUNCTION, Executor
 from .journal import Journal
 from .pool import Pool, Worker
 from .protocol import E_BAD_ARCHIVE, E_BAD_REQUEST, E_NOT_FOUND, VERSION, AgentFailure
+from .secretops import SecretOps
 from .workers import Workers
 
 
-class Service:
+class Service(SecretOps):
     def __init__(self, config: AgentConfig, executor: Executor, journal: Journal) -> None:
         self.config = config
         self.executor = executor
@@ -123,7 +124,11 @@ class Service:
         name, digest, runtime = args.get("function"), args.get("digest"), args.get("runtime") or {}
         if not names.valid_name(name) or not isinstance(digest, str) or not names.valid_digest(digest):
             raise AgentFailure(E_BAD_REQUEST, "deploy needs a valid function name and artifact digest")
+        if args.get("kind") and args["kind"] not in kinds.KINDS:
+            raise AgentFailure(E_BAD_REQUEST, f"deploy refused: kind {args['kind']!r} is not known to this agent",
+                               "upgrade the node's agent: faasctl node upgrade NAME")
         spec = self._policy(args)
+        spec.update(self.function_config(args))  # env and secret names (secretops.py)
         data = self._artifact(digest)
         try:
             entries = archive.read_entries(data)
@@ -135,7 +140,10 @@ class Service:
                                          lambda: archive.pack(entries, False))
         runner_volume = await self._runner_volume(image)
         deps_volume, deps_state = await self._dependencies(entries, runtime, image, path, code_volume)
-        spec.update(name=name, digest=digest, image=image, path=path, mode=args.get("mode", "command"),
+        mode = args.get("mode", "command")
+        spec.update(name=name, digest=digest, image=image, path=path, mode=mode,
+                    kind=args.get("kind") or ("native" if mode == "handler" else "command"),
+                    version=str(args.get("version") or ""),
                     run=runtime.get("run", ""), handler=args.get("handler") or runtime.get("handler", ""),
                     code_volume=code_volume, runner_volume=runner_volume, deps_volume=deps_volume)
         self.journal.save_function(str(name), str(digest), spec)
@@ -149,7 +157,9 @@ class Service:
             self.workers.tars[str(digest)] = archive.pack(entries, compress=False)
             await self.workers.cache_deps(deps_volume, image)
             self.workers.stem_pool(spec).refill()
-        return {"function": name, "digest": digest, "dependencies": deps_state, "warm": len(pool.idle)}
+        return {"function": name, "digest": digest, "dependencies": deps_state, "warm": len(pool.idle),
+                # env and secrets applied: an older agent would ignore them silently
+                "kind": spec["kind"], "configured": True}
 
     async def op_invoke(self, args: dict[str, Any]) -> dict[str, Any]:
         pool = self._pool_for(args)
@@ -159,6 +169,7 @@ class Service:
             self.spawn(self.calls.run(pool, call))
             return {"call_id": call["id"], "status": "PENDING", "accepted_at": call["accepted_at"]}
         await self.calls.run(pool, call)
+        call.pop("http", None)
         return call
 
     def warm_invoke(self, args: dict[str, Any], reply: Callable[[dict[str, Any]], None]) -> bool:
@@ -175,7 +186,12 @@ class Service:
             return False
         call = self._new_call(pool, args)
         self.count("warm_callback_calls")
-        self.calls.start_warm(pool, lease, call, lambda: reply(call))
+
+        def finished() -> None:
+            call.pop("http", None)
+            reply(call)
+
+        self.calls.start_warm(pool, lease, call, finished)
         return True
 
     def _pool_for(self, args: dict[str, Any]) -> Pool:
@@ -192,10 +208,13 @@ class Service:
     @staticmethod
     def _new_call(pool: Pool, args: dict[str, Any]) -> dict[str, Any]:
         is_async = bool(args.get("async"))
-        return {"id": str(args.get("call_id") or os.urandom(8).hex()), "function": pool.spec["name"],
+        call = {"id": str(args.get("call_id") or os.urandom(8).hex()), "function": pool.spec["name"],
                 "digest": pool.spec["digest"], "params": args.get("params"), "status": "PENDING",
                 "is_async": is_async, "retries": int(args.get("retries") or 0) if is_async else 0,
                 "accepted_at": time.time()}
+        if isinstance(args.get("http"), dict):
+            call["http"] = args["http"]  # passed to the runner, never journalled nor sent back
+        return call
 
     async def op_call(self, args: dict[str, Any]) -> dict[str, Any]:
         call = self.journal.get(str(args.get("call_id")))

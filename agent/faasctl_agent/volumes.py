@@ -89,11 +89,14 @@ class VolumeOps:
             raise failure
 
     def runner_source(self) -> tuple[str, bytes]:
-        """The runner volume's name (by the runner's digest) and its tar."""
-        source = resources.files("faasctl_agent").joinpath("runner/runner.py").read_bytes()
-        name = f"faasctl-{self.node}-runner-{archive.sha256(source)[:16]}"
-        entry = archive.Entry("runner.py", "file", 0o644, source)
-        return name, archive.pack([entry], compress=False)
+        """The runner volume's name (by the digest of the runner's files) and its tar: runner.py
+        and the modules beside it (the handler kinds), not the package's __init__."""
+        folder = resources.files("faasctl_agent").joinpath("runner")
+        files = sorted((f.name, f.read_bytes()) for f in folder.iterdir()
+                       if f.name.endswith(".py") and f.name != "__init__.py")
+        digest = archive.sha256(b"".join(n.encode() + b"\0" + data + b"\0" for n, data in files))
+        entries = [archive.Entry(n, "file", 0o644, data) for n, data in files]
+        return f"faasctl-{self.node}-runner-{digest[:16]}", archive.pack(entries, compress=False)
 
     def install_deps(self, image: str, code_volume: str, path: str, command: str, volume: str) -> None:
         """Run the runtime's dependency command once into `volume` (created unless it exists);

@@ -19,11 +19,22 @@ from .config import AgentConfig
 from .executor import FUNCTION_USER, LABEL_FUNCTION, ContainerSpec, Executor
 from .pool import Worker
 from .protocol import E_RUNTIME, AgentFailure
+from .secretstore import SecretStore
 from .sockchannel import SocketChannel
 from .sockdirs import Listener, Sockets, SocketUnseen
 from .stems import StemPool
 
 log = logging.getLogger("faasctl_agent")
+
+
+def kind_init(spec: dict[str, Any]) -> dict[str, Any]:
+    """What a handler kind needs of its function at init (runner/faasctl_kinds.py): a stem
+    cell's environment cannot carry it, so the runner sets Lambda's variables from this."""
+    if spec["mode"] != "handler":
+        return {}
+    return {"kind": spec.get("kind") or "native",
+            "function": {"name": spec["name"], "version": str(spec.get("version") or ""),
+                         "memory_mb": int(spec["memory_mb"]), "timeout": float(spec["timeout"])}}
 
 
 class LoadFailed(AgentFailure):
@@ -40,6 +51,7 @@ class Workers:
         self.stems: dict[str, StemPool] = {}
         self.sockets = Sockets(config.sockets_dir)
         self.tars: dict[str, bytes] = {}  # code (by digest) and deps (by volume) for stem cells
+        self.secrets = SecretStore(config.secrets_dir)
 
     async def cache_deps(self, volume: str | None, image: str) -> None:
         if volume and volume not in self.tars:
@@ -104,10 +116,19 @@ class Workers:
     async def init_runner(self, channel: Channel, spec: dict[str, Any],
                            extra: dict[str, Any] | None = None) -> None:
         reply = await channel.request({"op": "init", "mode": spec["mode"], "path": spec["path"],
-                                       "run": spec["run"], "handler": spec["handler"], **(extra or {})}, 60)
+                                       "run": spec["run"], "handler": spec["handler"], **kind_init(spec),
+                                       **(extra or {}), **self.configuration(spec)}, 60)
         if not reply.get("ok"):
             raise LoadFailed(E_RUNTIME, f"function {spec['name']} failed to load",
                                str(reply.get("error", "")).strip()[-1500:])
+
+    def configuration(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """The function's environment and its secrets' current values, for the init message
+        only (read at each start: a rotated value reaches every container started after it)."""
+        config: dict[str, Any] = {"env": spec["env"]} if spec.get("env") else {}
+        if spec.get("secrets"):  # such a container starts as root: the runner drops to the user
+            config.update(secrets=self.secrets.values(list(spec["secrets"]), self.config.name), user=FUNCTION_USER)
+        return config
 
     async def start(self, spec: dict[str, Any] | None, cspec: ContainerSpec | None = None) -> Worker:
         """Create, attach and start a container; initialise its runner unless it is a stem cell."""
@@ -117,7 +138,7 @@ class Workers:
                 image=spec["image"], path=spec["path"], code_volume=spec["code_volume"],
                 runner_volume=spec["runner_volume"], deps_volume=spec.get("deps_volume"),
                 memory_mb=int(spec["memory_mb"]), cpus=float(spec["cpus"]), pids=int(spec["pids"]),
-                network=bool(spec["network"]),
+                network=bool(spec["network"]), secrets=bool(spec.get("secrets")),
                 labels={LABEL_FUNCTION: spec["name"], "faasctl.digest": spec["digest"][:16]},
             )
         listener = self.sockets.listen()

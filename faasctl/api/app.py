@@ -47,6 +47,8 @@ The faasctl platform over HTTP. The unversioned routes (`/registerRuntime`,
 `/registerFunction/{runtime}/{funcName}`, `/invokeFunction`, `/runtimes`, `/functions`,
 `/calls`, `/call/{callNum}`) answer exactly as the seed platform's API did; `/v1` is the
 resource-oriented API for new clients. Errors are `{"error": ..., "hint": ...}`.
+`ANY /function/{name}[/{path}]` calls a function with the HTTP request itself (not in
+this document: each function answers in its own way; see docs/functions.md).
 """
 
 
@@ -87,7 +89,7 @@ def create_app(ctx: Context | None = None, token: str | None = None, max_body: i
     """Build the app over one state file (ctx's settings). `token`, if set, is required on every request."""
     import asyncio
 
-    from . import seed, v1
+    from . import functions_http, seed, v1
     from .prober import Prober
 
     core = CoreRunner(ctx or Context())
@@ -108,6 +110,7 @@ def create_app(ctx: Context | None = None, token: str | None = None, max_body: i
     install_error_handlers(app)
     app.include_router(seed.router)
     app.include_router(v1.router)
+    app.include_router(functions_http.router)
     app.add_middleware(BodyLimit, max_body=max_body)
     if token:
         app.add_middleware(BearerToken, token=token)  # added last, so it runs first: no body is read unauthenticated

@@ -122,6 +122,8 @@ class FunctionOut(BaseModel):
     digest: str
     mode: str
     handler: str
+    kind: str = Field("command", description="calling contract: command, native, lambda, openwhisk, openfaas, "
+                      "openfaas-http (docs/functions.md)")
     policy: dict[str, Any]
     placement: str
     pinned: list[str]

@@ -7,8 +7,9 @@ idempotent: the same archive again changes nothing (`changed: false`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+from faasctl_agent.kinds import KINDS
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 
 from ..core import calls, functions, invoke, nodes, nodestatus, runtimes
@@ -132,13 +133,15 @@ async def deploy_function(
     request: Request,
     runtime: Annotated[str, Form(min_length=1, max_length=NAME_MAX)],
     archive: Annotated[UploadFile, File(description="zip or tar.gz with the code (and requirements.txt)")],
-    handler: Annotated[str, Form(max_length=255, description="MODULE:FUNCTION for handler mode")] = "",
+    handler: Annotated[str, Form(max_length=255, description="The entry point (MODULE:FUNCTION for native)")] = "",
+    kind: Annotated[Literal[KINDS] | None, Form(  # type: ignore[valid-type]
+        description="Calling contract (docs/functions.md); none: native with a handler, else command")] = None,
     policy: dict[str, Any] | None = None,
 ) -> Any:
     """Deploy (or redeploy) a function to its nodes; unchanged code moves nothing."""
     data = await archive.read()
     fn = await core_of(request)(functions.deploy, name, data, runtime, handler=handler,
-                                filename=archive.filename or "", policy=policy)
+                                filename=archive.filename or "", policy=policy, kind=kind or "")
     return {**fn, "nodes": sorted(fn["nodes"])}
 
 

@@ -30,30 +30,52 @@ def deploy(
     name: str = typer.Argument(..., help="Function name."),
     source: Path = typer.Argument(..., help="Folder, .zip or .tar.gz with the code (and requirements.txt)."),
     runtime: str = typer.Option(..., "--runtime", "-r", help="Runtime to run it in."),
-    handler: str = typer.Option("", help="Handler mode: MODULE:FUNCTION called per call in a warm process."),
+    handler: str = typer.Option("", help="The entry point: MODULE:FUNCTION for native, MODULE.FUNCTION for lambda "
+                                "and openfaas(-http), a function name for openwhisk (each kind has a default)."),
+    kind: str = typer.Option("", "--kind", "-k", help="Calling contract: native (handle(params), the default with "
+                             "--handler), command (the runtime's run command, the default without), lambda, "
+                             "openwhisk, openfaas or openfaas-http (each as on its platform; docs/functions.md)."),
     json_out: bool = typer.Option(False, "--json", help="Print the function as JSON."),
+    env: List[str] | None = typer.Option(None, "--env", "-e", help="KEY=VALUE in the function's environment "
+                                            "(repeat it; given, it replaces the current version's)."),
+    secret: List[str] | None = typer.Option(None, "--secret", help="A secret the function reads as "
+                                               "/var/run/secrets/faasctl/NAME (repeat it; given, it replaces the "
+                                               "current version's). Set it first: faasctl secret set NAME."),
+    no_env: bool = typer.Option(False, "--no-env", help="Deploy without the current version's environment."),
+    no_secrets: bool = typer.Option(False, "--no-secrets", help="Deploy without the current version's secrets."),
     policy: dict[str, Any] | None = None,
 ) -> None:
     """Check the archive, push it to the nodes, install its requirements, make it callable.
 
-    Deploying the same code again changes nothing and sends nothing.
+    Deploying the same code again changes nothing and sends nothing. Without --env or
+    --secret the current version's environment and secrets are kept; a change to either
+    is a new version.
     """
     from ..core import fanout, functions
     from ..core.context import Context
+    from ..core.names import key_values
+    from ..errors import InvalidInput
     from .progress import reporter
+
+    if (no_env and env) or (no_secrets and secret):
+        raise InvalidInput("--no-env goes without --env, and --no-secrets without --secret",
+                           "give the variables or secrets to keep, or the --no-... flag alone")
+    variables = {} if no_env else key_values(env, "--env", "--env MODE=fast") if env else None
+    names = [] if no_secrets else list(secret) if secret else None
 
     policy = dict(policy or {})
     if not policy.get("pin"):  # typer gives an empty list for no --pin: keep the pins, as before
         policy.pop("pin", None)
     print(f"  deploying {name} from {source}...", file=sys.stderr, flush=True)
     with fanout.reporting(reporter()):  # a deploy to several nodes reports each node
-        data = functions.deploy(Context(), name, source, runtime, handler=handler, policy=policy)
+        data = functions.deploy(Context(), name, source, runtime, handler=handler, policy=policy, kind=kind,
+                                env=variables, secrets=names)
     if json_out:
         emit_json(data)
         return
     state = "deployed" if data["changed"] else "unchanged"
     deps = ", ".join(f"{n}: deps {r['dependencies']}" for n, r in data["nodes"].items())
-    print(f"function {name} {state}: version {data['version']} ({data['digest'][:12]}) on {deps}")
+    print(f"function {name} {state}: version {data['version']} ({data['digest'][:12]}, {data['kind']}) on {deps}")
 
 
 @app.command("list")
@@ -66,9 +88,9 @@ def list_(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     if json_out:
         emit_json(rows)
         return
-    table(["name", "runtime", "ver", "mode", "preload", "placement", "warm per node", "calls", "errors", "p50 ms",
+    table(["name", "runtime", "ver", "kind", "preload", "placement", "warm per node", "calls", "errors", "p50 ms",
            "p99 ms"],
-          [[r["name"], r["runtime_name"], r["version"], r["mode"], r["policy"].get("preload", "default"),
+          [[r["name"], r["runtime_name"], r["version"], r["kind"], r["policy"].get("preload", "default"),
             r["placement"], ",".join(f"{n}:{w}" for n, w in r["warm"].items()), r["calls"], r["errors"],
             ms(r["p50_ms"]), ms(r["p99_ms"])] for r in rows],
           empty="no functions yet; deploy one with: faasctl fn deploy NAME PATH --runtime R")

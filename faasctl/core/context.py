@@ -43,8 +43,9 @@ class Context:
         call counts. Only a home without a state file opens the ORM engine, which makes it."""
         if not self.settings.state_path.exists():
             self.engine  # noqa: B018  (opening it creates the file and its tables)
-        from ..state import aggregates
+        from ..state import aggregates, columns
 
+        columns.ensure(self.fast)
         aggregates.ensure(self.fast)
         return self.fast
 

@@ -7,13 +7,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from faasctl_agent import kinds
 from sqlmodel import func, select
 
 from ..errors import AgentError, InvalidInput, NotFound
 from ..state.db import get_or_raise, transaction
-from ..state.models import Deployment, Function, FunctionVersion
+from ..state.models import Deployment, Function, FunctionConfig, FunctionVersion
 from . import artifacts, fanout, listing, nodes, placement, runtimes
 from . import policy as policy_model
+from . import secrets as fnsecrets
 from .context import Context
 from .names import check_name
 
@@ -33,11 +35,15 @@ def get(ctx: Context, name: str) -> dict[str, Any]:
 
 
 def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handler: str = "",
-           filename: str = "", policy: dict[str, Any] | None = None) -> dict[str, Any]:
+           filename: str = "", policy: dict[str, Any] | None = None, kind: str = "",
+           env: dict[str, str] | None = None, secrets: list[str] | None = None) -> dict[str, Any]:
     """Check, push and deploy to the function's nodes; record the version only if all took it.
 
     `policy` holds the options to change (policy.FUNCTION_KEYS); those left out keep their
-    value. `placement` and `pin` stay here; the rest goes to the nodes.
+    value. `placement` and `pin` stay here; the rest goes to the nodes. `kind` is the
+    calling contract (faasctl_agent.kinds); none keeps today's rule (handler or command).
+    `env` and `secrets` (names), when given, replace the current version's; a change is a
+    new version.
     """
     check_name(name, "function")
     rt = runtimes.get(ctx, runtime)
@@ -45,27 +51,30 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
     for key in set(clean) - set(policy_model.FUNCTION_KEYS):
         raise InvalidInput(f"{key} is not a function option", "set stem cells per runtime or node: --stem-cells N")
     placement_policy, pinned = clean.pop("placement", ""), clean.pop("pin", None)
+    with transaction(ctx.engine) as s:  # env and secrets checked before anything is stored or sent
+        config = fnsecrets.configuration(ctx, fnsecrets.config_of(s, s.get(Function, name)), env, secrets)
+    try:
+        kind, handler = kinds.resolve(kind, handler, rt["handler"], rt["run"])
+    except kinds.KindError as exc:
+        raise InvalidInput(exc.message, exc.hint) from exc
     art = artifacts.prepare(ctx, source, filename)
-    handler = handler or rt["handler"]
-    if handler and ":" not in handler:
-        raise InvalidInput(f"handler {handler!r} is not MODULE:FUNCTION", "write it like main:handle")
-    if not handler and not rt["run"]:
-        raise InvalidInput(f"runtime {runtime} has no run command", "pass --handler MODULE:FUNCTION")
     targets = placement.pinned_nodes(nodes.all_nodes(ctx), pinned or [])
     if not targets:
         raise NotFound("there are no nodes to deploy to", "add one first: faasctl node add local")
     with transaction(ctx.engine) as s:
         prior = s.get(Function, name)
         merged = {**(prior.policy if prior else {}), **clean}
-    args = {"function": name, "digest": art.digest, "mode": "handler" if handler else "command",
-            "handler": handler, "runtime": {k: rt[k] for k in ("image", "path", "dependencies", "run", "handler")},
-            **merged}
+        version = _next_version(s, name, prior, prior is None or prior.digest != art.digest
+                                or fnsecrets.config_of(s, prior) != config)
+    args = {"function": name, "digest": art.digest, "mode": "command" if kind == kinds.COMMAND else "handler",
+            "handler": handler, "kind": kind, "version": version,
+            "runtime": {k: rt[k] for k in ("image", "path", "dependencies", "run", "handler")}, **merged, **config}
     if rt.get("stem_cells") is not None:
         args["stem_cells"] = rt["stem_cells"]
     results, failed = _deploy_everywhere(ctx, rt, art.digest, args, targets)
     with transaction(ctx.engine) as s:
         fn = s.get(Function, name)
-        changed = fn is None or fn.digest != art.digest
+        changed = fn is None or fn.digest != art.digest or fnsecrets.config_of(s, fn) != config
         if fn is None:  # new, or removed before: its versions (and calls) are kept, so numbering goes on
             last = s.exec(select(func.max(FunctionVersion.version))
                           .where(FunctionVersion.function_name == name)).one()
@@ -73,9 +82,13 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
         if changed:
             fn.version += 1
             s.add(FunctionVersion(function_name=name, version=fn.version, digest=art.digest,
-                                  filename=art.filename, size=art.size))
-        fn.runtime_name, fn.digest, fn.handler = runtime, art.digest, handler
-        fn.mode = "handler" if handler else "command"
+                                  filename=art.filename, size=art.size, kind=kind))
+            if config["env"] or config["secrets"]:
+                s.merge(FunctionConfig(function_name=name, version=fn.version, **config))
+        else:
+            _set_version_kind(s, name, fn.version, kind)
+        fn.runtime_name, fn.digest, fn.handler, fn.kind = runtime, art.digest, handler, kind
+        fn.mode = "command" if kind == kinds.COMMAND else "handler"
         fn.policy = merged
         fn.placement = placement_policy or fn.placement
         fn.pinned = pinned if pinned is not None else fn.pinned
@@ -84,6 +97,7 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
         for node_name in results:
             s.merge(Deployment(function_name=name, node_name=node_name, digest=art.digest, version=fn.version))
         data = function_dict(fn)
+    data.update(config)  # names and plain values only: a secret's value is never in the state
     data["changed"] = changed
     data["nodes"] = results
     if failed:
@@ -91,6 +105,23 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
                            + "; ".join(f"{o.name}: {o.error}" for o in failed),
                            "fix those nodes (faasctl node status NAME), then deploy again; it sends what is missing")
     return data
+
+
+def _next_version(s: Any, name: str, prior: Function | None, changed: bool) -> int:
+    """The version number this deploy will have (the runner tells Lambda functions theirs)."""
+    if prior is not None:
+        return prior.version + changed
+    last = s.exec(select(func.max(FunctionVersion.version)).where(FunctionVersion.function_name == name)).one()
+    return int(last or 0) + 1
+
+
+def _set_version_kind(s: Any, name: str, version: int, kind: str) -> None:
+    """The same code deployed again with another kind: its version now runs as that kind."""
+    row = s.exec(select(FunctionVersion).where(FunctionVersion.function_name == name,
+                                               FunctionVersion.version == version)).first()
+    if row is not None and row.kind != kind:
+        row.kind = kind
+        s.add(row)
 
 
 def _deploy_everywhere(ctx: Context, rt: dict[str, Any], digest: str, args: dict[str, Any],
@@ -106,8 +137,17 @@ def _deploy_everywhere(ctx: Context, rt: dict[str, Any], digest: str, args: dict
         runtimes.ensure_on_node(ctx, rt, node)
         progress("push archive")
         artifacts.push(ctx, node, digest)
+        if args["secrets"]:
+            progress("secrets")
+            fnsecrets.push(ctx, node, args["secrets"])
         progress("install and load")
         reply: dict[str, Any] = ctx.client(node).request("deploy", args, timeout=1800)
+        if (args["env"] or args["secrets"]) and not reply.get("configured"):
+            raise AgentError(f"the agent on node {node['name']} is older than this faasctl and ignores --env "
+                             "and --secret", f"upgrade it: faasctl node upgrade {node['name']}, then deploy again")
+        if reply.get("kind", kinds.NATIVE if args["mode"] == "handler" else kinds.COMMAND) != args["kind"]:
+            raise AgentError(f"node {node['name']}'s agent does not know kind {args['kind']}",
+                             f"upgrade it: faasctl node upgrade {node['name']}")  # an agent older than kinds
         return reply
 
     if len(targets) == 1:
@@ -144,4 +184,4 @@ def set_policy(ctx: Context, name: str, policy: dict[str, Any] | None = None) ->
     same digest, so nothing is sent again) with the new options merged in."""
     fn = get(ctx, name)
     return deploy(ctx, name, artifacts.cached(ctx, fn["digest"]), fn["runtime_name"], handler=fn["handler"],
-                  policy=policy)
+                  policy=policy, kind=fn["kind"])

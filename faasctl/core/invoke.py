@@ -43,7 +43,9 @@ def check_params(params: Any) -> Any:
 
 
 def invoke(ctx: Context, name: str, params: Any, *, is_async: bool = False, node: str = "",
-           retries: int = 0, raise_on_failure: bool = False, force_probe: bool = False) -> dict[str, Any]:
+           retries: int = 0, raise_on_failure: bool = False, force_probe: bool = False,
+           http: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`http`: the HTTP request of serve's /function/NAME (api/functions_http.py), sent beside params."""
     check_params(params)
     conn = ctx.fast
     target = fastpath.target(conn, name)
@@ -52,7 +54,7 @@ def invoke(ctx: Context, name: str, params: Any, *, is_async: bool = False, node
     probes: list[health.Probe] = []
     try:
         candidates = ordered if force_probe else _screen(ctx, ordered, identity, probes)
-        return _run(ctx, fn, identity, candidates, params, is_async, retries, raise_on_failure)
+        return _run(ctx, fn, identity, candidates, params, is_async, retries, raise_on_failure, http)
     finally:
         for probe in probes:  # those still running (a hung node) are left: their claim counted them
             probe.settle(conn)
@@ -85,14 +87,15 @@ def _screen(ctx: Context, ordered: list[dict[str, Any]], identity: dict[str, str
 
 
 def _run(ctx: Context, fn: dict[str, Any], identity: dict[str, str], candidates: list[dict[str, Any]],
-         params: Any, is_async: bool, retries: int, raise_on_failure: bool) -> dict[str, Any]:
+         params: Any, is_async: bool, retries: int, raise_on_failure: bool,
+         http: dict[str, Any] | None = None) -> dict[str, Any]:
     conn, name = ctx.fast, fn["name"]
     policy = json.loads(fn["policy"] or "{}")
     timeout = float(policy.get("timeout", 30.0))
     uid = os.urandom(12).hex()
     call_num = fastpath.insert_call(conn, uid, fn, params, is_async)
     args = {"call_id": uid, "function": name, "digest": fn["digest"], "params": params, "async": is_async,
-            "retries": retries}
+            "retries": retries, **({"http": http} if http else {})}
     reply, chosen = None, None
     for cand in candidates:
         try:

@@ -46,6 +46,14 @@ def function_row(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "functionName": data["name"], "runtimeName": data["runtime_name"]}
 
 
+def function_kind(ctx: Context, name: str) -> str:
+    """A function's kind (serve's /function route asks it per request: no ORM session)."""
+    rows = reads.select(ctx.reader, "function", "name = ?", (name,))
+    if not rows:
+        raise NotFound(f"no function named {name!r}", "see `faasctl fn list`, or deploy it with `faasctl fn deploy`")
+    return str(rows[0]["kind"])
+
+
 def all_functions(ctx: Context, live: bool = False) -> list[dict[str, Any]]:
     """Each function with its call counts and latency percentiles from the state, and with
     `live`, its warm containers per node as the agents report them now."""

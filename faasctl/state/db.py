@@ -15,7 +15,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from ..config import private_dir, private_file
 from ..errors import FaasctlError
-from . import aggregates, models, sqlite  # noqa: F401  (models registers the tables)
+from . import aggregates, columns, models, sqlite  # noqa: F401  (models registers the tables)
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -42,6 +42,7 @@ def open_engine(path: Path) -> Engine:
         raise sqlite.open_error(exc, path, "check the path and its permissions, or set FAASCTL_HOME") from exc
     raw = engine.raw_connection()
     try:
+        columns.ensure(raw.driver_connection)  # type: ignore[arg-type]  # a file made before a column gets it now
         aggregates.ensure(raw.driver_connection)  # type: ignore[arg-type]  # a file made before the call counts gets them now
     finally:
         raw.close()

@@ -106,6 +106,8 @@ class Function(SQLModel, table=True):
     mode: str = "command"  # command | handler
     handler: str = ""
     policy: dict[str, Any] = json_field()  # the options given (preload, min_warm, timeout, ...)
+    # the current version's calling contract: command, native, lambda, ... (faasctl_agent.kinds)
+    kind: str = Field(default="command", sa_column_kwargs={"server_default": "command"})
     placement: str = SPECS["placement"].default
     pinned: list[str] = json_field(list)  # node names or label selectors (key=value)
     created_at: float = Field(default_factory=now)
@@ -122,6 +124,18 @@ class FunctionVersion(SQLModel, table=True):
     filename: str = ""
     size: int = 0
     created_at: float = Field(default_factory=now)
+    kind: str = Field(default="command", sa_column_kwargs={"server_default": "command"})  # its calling contract
+
+
+class FunctionConfig(SQLModel, table=True):
+    """A version's environment and secret names (issue 13; never a secret's value). Its own
+    table, so create_all adds it to an old file; a version without a row has neither."""
+
+    __tablename__ = "function_config"
+    function_name: str = Field(primary_key=True)
+    version: int = Field(primary_key=True)
+    env: dict[str, str] = json_field()
+    secrets: list[str] = json_field(list)
 
 
 class Deployment(SQLModel, table=True):

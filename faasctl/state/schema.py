@@ -36,11 +36,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                  'mode',
                  'handler',
                  'policy',
+                 'kind',
                  'placement',
                  'pinned',
                  'created_at',
                  'updated_at'),
-    'function_version': ('id', 'function_name', 'version', 'digest', 'filename', 'size', 'created_at'),
+    'function_config': ('function_name', 'version', 'env', 'secrets'),
+    'function_version': ('id', 'function_name', 'version', 'digest', 'filename', 'size', 'created_at', 'kind'),
     'node': ('name',
              'kind',
              'host',
@@ -71,6 +73,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 JSON_EMPTY: dict[str, dict[str, str]] = {
     'function': {'policy': 'dict', 'pinned': 'list'},
+    'function_config': {'env': 'dict', 'secrets': 'list'},
     'node': {'labels': 'dict', 'defaults': 'dict'},
 }
 BOOLEAN: dict[str, tuple[str, ...]] = {

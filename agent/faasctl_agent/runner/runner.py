@@ -5,10 +5,14 @@ any image with `python3` can serve functions. It speaks newline-delimited JSON w
 agent over the container's stdin and stdout, one call at a time, and stays up between
 calls: that is what makes a warm call cost a pipe round trip instead of a container.
 
-Messages in:  {"op": "init", "mode": "handler"|"command", "path", "handler", "run"}
+Messages in:  {"op": "init", "mode": "handler"|"command", "path", "handler", "run",
+               "kind", "function": {"name", "version", "memory_mb", "timeout"}}
               (a stem cell's init also carries "code"/"deps": base64 tars unpacked as
               root, root-owned, before the runner drops to "user" for good)
-              {"op": "call", "id", "params"}
+              (optional "env": {NAME: value}, set before the function loads; "secrets":
+              {name: base64 value}, written as root under SECRETS_DIR before the drop)
+              {"op": "call", "id", "params", "deadline", "http"?}
+Handler kinds (Lambda, OpenWhisk, OpenFaaS) live in faasctl_kinds.py beside this file.
 Messages out: {"op": "ready"} once, then one reply per message in.
 The lines go over the agent's Unix socket when the agent mounted one (FAASCTL_SOCKET),
 else over stdin and stdout.
@@ -32,6 +36,7 @@ LOG_LIMIT = 64 * 1024
 # (faasctl_agent/framing.py RESULT_LIMIT) keeps the same figure.
 RESULT_LIMIT = 32 * 1024 * 1024
 MIB = 1024 * 1024
+SECRETS_DIR = "/var/run/secrets/faasctl"  # a tmpfs (faasctl_agent.fnconfig keeps the same path)
 
 
 class _BoundedLog(io.TextIOBase):
@@ -55,10 +60,6 @@ class _BoundedLog(io.TextIOBase):
         return "".join(self.parts)
 
 
-def _as_result(value):
-    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
-
-
 class Runner:
     def __init__(self, out):
         self.out = out
@@ -80,6 +81,9 @@ class Runner:
     def init(self, msg):
         if os.getuid() == 0:
             self._unpack_and_drop(msg)
+        elif msg.get("secrets"):
+            raise RuntimeError("secrets need a container started as root to place them; redeploy the function")
+        os.environ.update(msg.get("env") or {})  # issue 13: before the handler module is imported
         self.mode = msg.get("mode", "command")
         self.path = msg.get("path") or "."
         self.run = msg.get("run") or ""
@@ -88,10 +92,9 @@ class Runner:
 
         importlib.invalidate_caches()  # a stem cell's code and deps arrived after start
         if self.mode == "handler":
-            module_name, _, attr = (msg.get("handler") or "main:handle").partition(":")
-            sys.path.insert(0, self.path)
-            module = importlib.import_module(module_name)
-            self.fn = getattr(module, attr or "handle")
+            import faasctl_kinds  # beside this file, in the runner volume
+
+            self.fn = faasctl_kinds.load(dict(msg, handler=msg.get("handler") or "main:handle"))
         return {"ok": True}
 
     def _unpack_and_drop(self, msg):
@@ -111,23 +114,23 @@ class Runner:
         uid, _, gid = str(msg.get("user") or "65534:65534").partition(":")
         os.setgroups([])
         os.setgid(int(gid or uid))
+        _place_secrets(msg.get("secrets") or {})  # still root, already in the function's group
         os.setuid(int(uid))
 
     def call(self, msg):
         params = msg.get("params")
         if self.mode == "handler":
-            return self._call_handler(params)
+            return self._call_handler(params, msg)
         return self._call_command(params)
 
-    def _call_handler(self, params):
+    def _call_handler(self, params, msg):
         log = _BoundedLog()
         saved = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = log
         try:
-            value = self.fn(params)
-            return {"ok": True, "result": _as_result(value), "log": log.value()}
+            return {"ok": True, "result": self.fn.invoke(params, msg), "log": log.value()}
         except Exception:
-            return {"ok": False, "error": traceback.format_exc(limit=-8), "log": log.value()}
+            return {"ok": False, "error": self.fn.error(msg), "log": log.value()}
         finally:
             sys.stdout, sys.stderr = saved
 
@@ -143,6 +146,19 @@ class Runner:
         if code != 0:
             return {"ok": False, "log": log, "result": result, **_exit_cause(code, _oom_kills() > oom_before)}
         return {"ok": True, "result": result, "log": log}
+
+
+def _place_secrets(secrets):
+    """Write each secret as SECRETS_DIR/NAME, owned by root and the function's group, mode
+    0440: the function can read it but neither change, chmod nor remove it; the folder is
+    0750 root:group on a tmpfs, so no value ever touches a disk."""
+    for name, value in secrets.items():
+        if not name or "/" in name or name.startswith("."):
+            raise ValueError("bad secret name %r" % (name,))
+        fd = os.open(os.path.join(SECRETS_DIR, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o440)
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(fd, 0o440)  # whatever the umask
+            out.write(base64.b64decode(value))
 
 
 def _run_bounded(command, cwd, data):
