@@ -158,8 +158,8 @@ class Service(SecretOps):
             await self.workers.cache_deps(deps_volume, image)
             self.workers.stem_pool(spec).refill()
         return {"function": name, "digest": digest, "dependencies": deps_state, "warm": len(pool.idle),
-                # env and secrets applied: an older agent would ignore them silently
-                "kind": spec["kind"], "configured": True}
+                "kind": spec["kind"],
+                "configured": True}  # env and secrets applied: an older agent would ignore them silently
 
     async def op_invoke(self, args: dict[str, Any]) -> dict[str, Any]:
         pool = self._pool_for(args)
