@@ -46,6 +46,7 @@ from benchlib import (
 )
 from measure import (
     agent_caller,
+    channel_kinds,
     core_caller,
     hello_caller,
     latencies,
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
                 log(f"warm {label} x{n}")
                 times, kinds = latencies(make(home, WARM_FN), n, args.phase_seconds)
                 p50, p99 = pct(times, 50), pct(times, 99)
-                note = f"n={len(times)}, kinds {dict(kinds)}"
+                note = f"n={len(times)}, kinds {dict(kinds)}, runner channel {channel_kinds(env)}"
                 rows.append(Row(f"warm invoke p50, {label}", p50 * 1e3, "ms", rt50 * 1e3, "<= 2x raw round trip p50",
                                 p50 <= 2 * rt50, note))
                 rows.append(Row(f"warm invoke p99, {label}", p99 * 1e3, "ms", rt99 * 1e3, note=note))
@@ -129,6 +130,8 @@ def run(args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
                     rows.append(row)
             pool = int(json.loads(sh([str(CLI), "node", "status", "local", "--json"], env))
                        .get("containers", {}).get(WARM_FN, 1))
+            agent16_note = f"; runner channel {channel_kinds(env)}"
+            tput["agent16"].note += agent16_note
             log(f"raw throughput c=16 over {pool} echo containers for {args.tput_seconds:g} s")
             raw_rate, used = raw_throughput(image, 16, pool, args.tput_seconds, raw_containers)
             rows.append(Row(f"raw throughput c=16 over attach, {used} containers (the agent's pool)", raw_rate,

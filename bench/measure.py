@@ -101,6 +101,17 @@ def raw_roundtrip(image: str, n: int, seconds: float, cleanup: list[str]) -> lis
         client.close()
 
 
+def channel_kinds(env: dict[str, str]) -> str:
+    """Which runner channel the agent's containers use (its counters), e.g. "socket 1"."""
+    import json
+
+    from benchlib import CLI
+
+    status = json.loads(sh([str(CLI), "node", "status", "local", "--json"], env))
+    found = {k[len("channels_"):]: v for k, v in status.get("counters", {}).items() if k.startswith("channels_")}
+    return ", ".join(f"{k} {v}" for k, v in sorted(found.items())) or "attach (an agent before issue 12)"
+
+
 # faasctl callers ------------------------------------------------------------------------
 def agent_caller(home: str, function: str) -> Callable[[], str]:
     """A raw agent-client call (no state writes), one ZeroMQ socket per caller."""

@@ -20,6 +20,7 @@ from typing import Any
 
 from benchlib import PROBE, sh
 from faasctl_agent.channel import RunnerChannel
+from faasctl_agent.sockchannel import SocketChannel
 from measure import RawAttach
 
 LIMITS = ["--network", "none", "--cpus", "1", "--memory", "256m", "--user", "65534:65534", "--cap-drop", "ALL"]
@@ -47,23 +48,25 @@ def runner_container(agent_cid: str, cleanup: list[str], extra: tuple[str, ...] 
     return name, info["Config"]["WorkingDir"]
 
 
-# The unchanged runner with a Unix socket as its stdin and stdout: it connects to a socket
-# the caller listens on (in a folder mounted read-only), then execs the runner.
-SOCKET_BOOT = ("import os, socket\ns = socket.socket(socket.AF_UNIX)\ns.connect('/s/agent.sock')\n"
-               "os.dup2(s.fileno(), 0)\nos.dup2(s.fileno(), 1)\n"
-               "os.execv('/usr/bin/env', ['env', 'python3', '-u', '/opt/faasctl/runner.py'])\n")
-
-
-def runner_unix(agent_cid: str, cleanup: list[str], use_asyncio: bool) -> tuple[Trip, Callable[[], None]]:
-    """The real runner over a Unix socket in a mounted folder, no dockerd on the path: the
-    runner's leg of a socket channel (blocking client, or asyncio as the agent would)."""
-    folder = Path(tempfile.mkdtemp(prefix="faasctl-bench-sock-"))
-    os.chmod(folder, 0o755)
+def _listening(folder: Path) -> socket.socket:
+    """The agent's side of a runner socket, as sockdirs.Listener lays it out."""
+    os.chmod(folder, 0o711)
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(str(folder / "agent.sock"))
     os.chmod(folder / "agent.sock", 0o666)
     listener.listen(1)
-    name, path = runner_container(agent_cid, cleanup, ("-v", f"{folder}:/s:ro"), ("python3", "-c", SOCKET_BOOT))
+    return listener
+
+
+SOCKET_ARGS = ("-e", "FAASCTL_SOCKET=/run/faasctl/agent.sock")
+
+
+def runner_unix(agent_cid: str, cleanup: list[str], use_asyncio: bool) -> tuple[Trip, Callable[[], None]]:
+    """The real runner over its Unix socket in a folder mounted read-only, as the agent
+    mounts it, with a bare client: blocking, or asyncio streams (the floor of the leg)."""
+    folder = Path(tempfile.mkdtemp(prefix="faasctl-bench-sock-"))
+    listener = _listening(folder)
+    name, path = runner_container(agent_cid, cleanup, ("-v", f"{folder}:/run/faasctl:ro", *SOCKET_ARGS))
     sh(["docker", "start", name])
     listener.settimeout(30)
     sock, _ = listener.accept()
@@ -84,6 +87,39 @@ def runner_unix(agent_cid: str, cleanup: list[str], use_asyncio: bool) -> tuple[
     loop = asyncio.new_event_loop()
     reader, writer = loop.run_until_complete(asyncio.open_unix_connection(sock=sock))
     return _async_trip(loop, reader, writer)
+
+
+def runner_sockchannel(agent_cid: str, cleanup: list[str]) -> tuple[Trip, Callable[[], None]]:
+    """The real runner driven by the agent's own SocketChannel (attach open beside it for
+    stderr, as in the agent): the runner leg of a warm call now, without ZeroMQ or pool."""
+    folder = Path(tempfile.mkdtemp(prefix="faasctl-bench-sock-"))
+    listener = _listening(folder)
+    listener.setblocking(False)
+    name, path = runner_container(agent_cid, cleanup, ("-v", f"{folder}:/run/faasctl:ro", *SOCKET_ARGS))
+    loop = asyncio.new_event_loop()
+
+    async def setup() -> SocketChannel:
+        attach = await RunnerChannel.attach(name)
+        sh(["docker", "start", name])
+        conn, _ = await asyncio.wait_for(loop.sock_accept(listener), 30)
+        channel = await SocketChannel.accept(conn, attach)
+        await asyncio.wait_for(asyncio.shield(channel.ready), 30)
+        await channel.request({"op": "init", "mode": "handler", "path": path, "handler": "main:handle", "run": ""}, 30)
+        return channel
+
+    channel = loop.run_until_complete(setup())
+    listener.close()
+    msg = {"op": "call", "id": "0123456789abcdef01234567", "params": {}}
+
+    def trip() -> object:
+        return loop.run_until_complete(channel.request(msg, 30.0))
+
+    def close() -> None:
+        channel.close()
+        loop.run_until_complete(asyncio.sleep(0))
+        loop.close()
+
+    return trip, close
 
 
 def init_line(path: str) -> bytes:

@@ -4,13 +4,14 @@ Issue 12 asks for a warm invoke within 2x of the raw attach round trip and says 
 measure before believing estimates. This bench times, on the same engine and in
 interleaved rounds (the machine is noisy; only side-by-side figures compare): the raw
 attach round trip (bench/invoke.py's baseline), the real runner over attach with no
-agent (blocking client, then the agent's own asyncio RunnerChannel), an echo over a
-Unix socket in a mounted folder (no dockerd; blocking and asyncio), ZeroMQ DEALER to
+agent (blocking client, then the agent's own asyncio RunnerChannel), the real runner over
+its Unix socket (blocking, asyncio streams, and the agent's own SocketChannel), an echo
+over a Unix socket in a mounted folder (no dockerd; blocking and asyncio), ZeroMQ DEALER to
 ROUTER with and without CURVE, the agent's `hello` and its warm invoke. Ratios are
 per round, to that round's raw round trip; the table gives their medians. `--profile`
 adds py-spy's view of the agent's CPU under a closed loop of warm calls.
 
-    .venv/bin/python bench/warm_path.py [--rounds 5] [--calls 400] [--profile]
+    .venv/bin/python bench/warm_path.py [--rounds 5] [--calls 400] [--profile [--profile-concurrency 16]]
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchlib import ECHO, HANDLER, PROBE, WARM_FN, Row, bounded, log, machine, pct, platform_up, sh, table
-from measure import agent_caller, hello_caller
+from measure import _threaded, agent_caller, channel_kinds, hello_caller
 from raw_baselines import _container
-from warm_parts import runner_attach, runner_channel, runner_unix, unix_echo
+from warm_parts import runner_attach, runner_channel, runner_sockchannel, runner_unix, unix_echo
 from warm_zmq import json_costs, zmq_echo
 
 Trip = Callable[[], object]
@@ -46,11 +47,17 @@ def timings(trip: Trip, n: int, seconds: float) -> list[float]:
     return out
 
 
-def profile(pid: int, call: Trip, seconds: float, out: Path) -> list[tuple[str, float]]:
-    """py-spy over the agent while this process makes warm calls; the top self-time frames."""
+def profile(pid: int, call: Trip, seconds: float, out: Path, home: str = "",
+            concurrency: int = 1) -> list[tuple[str, float]]:
+    """py-spy over the agent while this process makes warm calls (one caller, or
+    `concurrency` closed-loop caller threads); the top self-time frames."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if concurrency > 1:  # let the pool grow to the callers first
+        _threaded(agent_caller, home, WARM_FN, concurrency, 2.0)
     proc = subprocess.Popen([spy, "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "500", "-f", "raw",
                              "-o", str(out), "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if concurrency > 1:
+        _threaded(agent_caller, home, WARM_FN, concurrency, seconds + 1)
     deadline = time.monotonic() + seconds + 2
     while proc.poll() is None and time.monotonic() < deadline + 10:
         call()
@@ -58,7 +65,9 @@ def profile(pid: int, call: Trip, seconds: float, out: Path) -> list[tuple[str, 
     own: Counter[str] = Counter()
     total = 0
     for line in out.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
+        stack, _, count = line.strip().rpartition(" ")
+        if not count.isdigit():
+            continue
         leaf = stack.split(";")[-1]
         own[leaf.split(" (")[0] + " (" + leaf.split("/")[-1] if "/" in leaf else leaf] += int(count)
         total += int(count)
@@ -74,7 +83,7 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
     closers: list[Callable[[], None]] = []
     extra: list[str] = []
     try:
-        with platform_up(home, fn_dir, 1) as up:
+        with platform_up(home, fn_dir, max(1, args.profile_concurrency)) as up:
             image = up["image"]
             call = agent_caller(home, WARM_FN)
             call()
@@ -86,10 +95,12 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
                                  lambda: runner_attach(agent_cid, cleanup)),
                                 ("runner alone over attach, agent's asyncio RunnerChannel",
                                  lambda: runner_channel(agent_cid, cleanup)),
-                                ("runner alone over a Unix socket (no dockerd), blocking client",
+                                ("runner alone over its Unix socket (no dockerd), blocking client",
                                  lambda: runner_unix(agent_cid, cleanup, False)),
-                                ("runner alone over a Unix socket (no dockerd), asyncio client",
+                                ("runner alone over its Unix socket (no dockerd), asyncio streams client",
                                  lambda: runner_unix(agent_cid, cleanup, True)),
+                                ("runner alone over its Unix socket, the agent's SocketChannel",
+                                 lambda: runner_sockchannel(agent_cid, cleanup)),
                                 ("echo over a Unix socket in a mounted folder, blocking client",
                                  lambda: unix_echo(image, cleanup, False)),
                                 ("echo over a Unix socket in a mounted folder, asyncio client",
@@ -102,7 +113,8 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
                 pieces[label] = trip
                 closers.append(close)
             pieces["agent `hello` (ZeroMQ+CURVE+agent loop, no container)"] = hello_caller(home)
-            pieces["agent warm invoke (agent client)"] = call
+            kinds = channel_kinds(up["env"])
+            pieces[f"agent warm invoke (agent client; runner channel: {kinds})"] = call
             per_round: dict[str, list[float]] = {k: [] for k in pieces}
             ratios: dict[str, list[float]] = {k: [] for k in pieces}
             for r in range(args.rounds):
@@ -126,7 +138,8 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
                 rows.append(Row(f"JSON: {what} (in-process)", us / 1e3, "ms"))
             if args.profile:
                 log(f"py-spy over the agent for {args.profile_seconds:g} s of warm calls")
-                for name, share in profile(up["agent_pid"], call, args.profile_seconds, tmp / "agent.txt"):
+                for name, share in profile(up["agent_pid"], call, args.profile_seconds, tmp / "agent.txt", home,
+                                           args.profile_concurrency):
                     extra.append(f"| {share:.1f} % | `{name}` |")
     finally:
         for close in closers:
@@ -149,6 +162,8 @@ def main() -> None:
     p.add_argument("--phase-seconds", type=float, default=10.0, help="time bound of each piece's loop")
     p.add_argument("--profile", action="store_true", help="also sample the agent with py-spy under warm calls")
     p.add_argument("--profile-seconds", type=float, default=5.0)
+    p.add_argument("--profile-concurrency", type=int, default=1,
+                   help="caller threads during --profile (the function's pool may grow to as many)")
     args = p.parse_args()
     started, load = time.time(), Path("/proc/loadavg").read_text().split()[0]
     rows, extra = run(args)

@@ -13,7 +13,8 @@ import json
 import logging
 import os
 from collections import deque
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from .framing import LineFramer, LineTooLong
@@ -38,8 +39,28 @@ def docker_address() -> tuple[str, str | int]:
     raise RuntimeError(f"DOCKER_HOST={host} is not supported for attach (unix or plain tcp only)")
 
 
+Done = Callable[[dict[str, Any] | None, BaseException | None], None]
+
+
+class Channel(Protocol):
+    """What the pool and the call runner use of a runner's pipe (attach or socket)."""
+
+    kind: str
+    closed: bool
+    ready: asyncio.Future[dict[str, Any]]
+
+    async def request(self, msg: dict[str, Any], timeout: float | None) -> dict[str, Any]: ...
+
+    def submit(self, msg: dict[str, Any], timeout: float | None, done: Done) -> None: ...
+
+    def stderr_tail(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
 class RunnerChannel:
     STDERR_TAIL = 8192
+    kind = "attach"
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._reader, self._writer = reader, writer
@@ -49,6 +70,7 @@ class RunnerChannel:
         self._stderr: deque[bytes] = deque()
         self._stderr_size = 0
         self.closed = False
+        self._on_close: list[Callable[[], None]] = []
         self._task = asyncio.ensure_future(self._read_loop())
 
     @classmethod
@@ -100,6 +122,15 @@ class RunnerChannel:
             for fut in (self.ready, self._pending):
                 if fut is not None and not fut.done():
                     fut.set_exception(gone)
+            for callback in self._on_close:
+                callback()
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once the stream has ended (its stderr is all in by then)."""
+        if self.closed:
+            asyncio.get_running_loop().call_soon(callback)
+        else:
+            self._on_close.append(callback)
 
     def _deliver(self, msg: dict[str, Any]) -> None:
         if msg.get("op") == "ready":
@@ -132,6 +163,16 @@ class RunnerChannel:
             return await fut
         finally:
             timer.cancel()
+
+    def submit(self, msg: dict[str, Any], timeout: float | None, done: Done) -> None:
+        """`request` for callers that take a callback (see SocketChannel.submit)."""
+        fut = asyncio.ensure_future(self.request(msg, timeout))
+
+        def settle(f: asyncio.Future[dict[str, Any]]) -> None:
+            err = RunnerGone("the call was cancelled") if f.cancelled() else f.exception()
+            done(None if err else f.result(), err)
+
+        fut.add_done_callback(settle)
 
     def close(self) -> None:
         self._task.cancel()

@@ -58,6 +58,11 @@ class AgentConfig:
         return self.home / "journal.db"
 
     @property
+    def sockets_dir(self) -> Path:
+        """Runner sockets, a folder per container (sockdirs.py)."""
+        return self.home / "run"
+
+    @property
     def pid_path(self) -> Path:
         return self.home / "agent.pid"
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from .channel import RunnerGone
 from .journal import Journal
-from .pool import Pool, PoolClosed
+from .pool import Lease, Pool, PoolClosed
 from .protocol import E_BUSY, AgentFailure
 
 log = logging.getLogger("faasctl_agent")
@@ -69,33 +69,79 @@ class CallRunner:
                 log.warning("call %s not started: %s", call["id"], exc.message)
                 return False
         t0 = time.monotonic()
-        healthy = True
         self.in_container += 1
         try:
-            message = {"op": "call", "id": call["id"], "params": call["params"],
-                       "deadline": time.time() + float(pool.spec["timeout"])}
-            if call.get("http"):
-                message["http"] = call["http"]  # an HTTP request (serve's /function/NAME), beside params
-            reply = await lease.worker.channel.request(message, float(pool.spec["timeout"]))
-            status = "DONE" if reply.get("ok") else "ERROR"
-            outcome = {"result": reply.get("result", ""), "log": reply.get("log", ""), "error": reply.get("error", "")}
-        except asyncio.TimeoutError:
-            healthy, status = False, "TIMEOUT"
-            outcome = {"error": f"no result within {pool.spec['timeout']} s; container killed"}
-        except RunnerGone as exc:
-            healthy, status = False, "ERROR"
-            if exc.over_limit:
-                outcome = {"error": f"output over its limit: {exc}; the container was removed"}
-            else:
-                cause = await self.stop_cause(lease.worker.cid, pool.spec)
-                outcome = {"error": cause or f"the function's container died: {exc}", "log": str(exc)}
+            message = self._message(call, pool)
+            reply: dict[str, Any] | None = await lease.worker.channel.request(message, self._timeout(pool))
+            err: BaseException | None = None
+        except (asyncio.TimeoutError, RunnerGone) as exc:
+            reply, err = None, exc
         finally:
             self.in_container -= 1
+        healthy, status, outcome = await self._outcome(pool, lease, reply, err)
+        self._end(pool, lease, call, t0, healthy, status, outcome)
+        return healthy
+
+    def start_warm(self, pool: Pool, lease: Lease, call: dict[str, Any], finished: Callable[[], None]) -> None:
+        """A sync call on an idle warm worker, driven by callbacks: no task, no future.
+
+        The same steps as `_attempt` after its lease (a sync call is never journalled
+        before it runs, nor retried); `finished()` runs once the call record is final.
+        """
+        self.running += 1
+        self.in_container += 1
+        call.update(attempts=1, status="RUNNING", start_kind=lease.kind, queue_ms=0.0, start_ms=0.0)
+        t0 = time.monotonic()
+
+        def done(reply: dict[str, Any] | None, err: BaseException | None) -> None:
+            self.in_container -= 1
+            if isinstance(err, RunnerGone) and not err.over_limit:  # rare: ask the engine why, in a task
+                asyncio.ensure_future(self._end_slowly(pool, lease, call, t0, err, finished))
+                return
+            try:
+                healthy, status, outcome = _plain_outcome(pool, reply, err)
+                self._end(pool, lease, call, t0, healthy, status, outcome)
+            finally:  # the caller gets an answer whatever happened
+                self.running -= 1
+                finished()
+
+        lease.worker.channel.submit(self._message(call, pool), self._timeout(pool), done)
+
+    async def _end_slowly(self, pool: Pool, lease: Lease, call: dict[str, Any], t0: float, err: BaseException,
+                          finished: Callable[[], None]) -> None:
+        try:
+            healthy, status, outcome = await self._outcome(pool, lease, None, err)
+            self._end(pool, lease, call, t0, healthy, status, outcome)
+        finally:
+            self.running -= 1
+            finished()
+
+    @staticmethod
+    def _message(call: dict[str, Any], pool: Pool) -> dict[str, Any]:
+        message = {"op": "call", "id": call["id"], "params": call["params"],
+                   "deadline": time.time() + float(pool.spec["timeout"])}
+        if call.get("http"):
+            message["http"] = call["http"]  # an HTTP request (serve's /function/NAME), beside params
+        return message
+
+    @staticmethod
+    def _timeout(pool: Pool) -> float:
+        return float(pool.spec["timeout"])
+
+    async def _outcome(self, pool: Pool, lease: Lease, reply: dict[str, Any] | None,
+                       err: BaseException | None) -> tuple[bool, str, dict[str, Any]]:
+        """(healthy, status, fields) of a call's end; a dead container's cause is asked of the engine."""
+        if isinstance(err, RunnerGone) and not err.over_limit:
+            cause = await self.stop_cause(lease.worker.cid, pool.spec)
+            return False, "ERROR", {"error": cause or f"the function's container died: {err}", "log": str(err)}
+        return _plain_outcome(pool, reply, err)
+
+    def _end(self, pool: Pool, lease: Lease, call: dict[str, Any], t0: float, healthy: bool, status: str,
+             outcome: dict[str, Any]) -> None:
         call["run_ms"] = round((time.monotonic() - t0) * 1000, 3)
         pool.release(lease.worker, healthy)
         self.count(f"starts_{lease.kind}")
         self._finish(call, status, **outcome)
-        return healthy
 
     def _finish(self, call: dict[str, Any], status: str, **values: Any) -> None:
         call.update(values, status=status, finished_at=time.time())
@@ -113,3 +159,15 @@ class CallRunner:
         deadline = time.monotonic() + timeout
         while self.in_container and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
+
+
+def _plain_outcome(pool: Pool, reply: dict[str, Any] | None,
+                   err: BaseException | None) -> tuple[bool, str, dict[str, Any]]:
+    """A call's end that needs no question to the engine: a reply, a timeout, an oversized reply."""
+    if reply is not None:
+        status = "DONE" if reply.get("ok") else "ERROR"
+        return True, status, {"result": reply.get("result", ""), "log": reply.get("log", ""),
+                              "error": reply.get("error", "")}
+    if isinstance(err, RunnerGone):
+        return False, "ERROR", {"error": f"output over its limit: {err}; the container was removed"}
+    return False, "TIMEOUT", {"error": f"no result within {pool.spec['timeout']} s; container killed"}

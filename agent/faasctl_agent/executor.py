@@ -18,11 +18,13 @@ from typing import Any
 
 import docker
 import docker.errors
+import docker.types
 import requests.exceptions
 
 from .fnconfig import SECRETS_DIR
 from .languages import LANGUAGES, RUNNER_DIR
 from .protocol import E_NOT_FOUND, E_RUNTIME, AgentFailure
+from .sockdirs import SOCKET_DIR, SOCKET_NAME, SocketUnseen
 from .volumes import DEPS_DIR, LABEL_NODE, VolumeOps
 
 LABEL_FUNCTION = "faasctl.function"
@@ -50,6 +52,7 @@ class ContainerSpec:
     pids: int = 128
     network: bool = False
     labels: dict[str, str] = field(default_factory=dict)
+    socket_dir: str | None = None  # the agent's folder for this container's runner socket
     secrets: bool = False  # start as root, with a secrets tmpfs, so the runner can place them (issue 13)
     command: tuple[str, ...] = LANGUAGES["python"].command  # the runtime's runner (languages.py)
 
@@ -122,6 +125,14 @@ class Executor(VolumeOps):
             binds[spec.deps_volume] = {"bind": DEPS_DIR, "mode": "ro"}
         mem = f"{spec.memory_mb}m"
         stem = spec.code_volume is None
+        env = {"PYTHONPATH": DEPS_DIR, "NODE_PATH": f"{DEPS_DIR}/node_modules", "HOME": "/tmp",
+               "PYTHONDONTWRITEBYTECODE": "1"}
+        mounts = None
+        if spec.socket_dir:
+            # Mounts, not Binds: the engine refuses a source it cannot see instead of
+            # making an empty folder for it, which is how the agent learns to use attach.
+            mounts = [docker.types.Mount(SOCKET_DIR, spec.socket_dir, type="bind", read_only=True)]
+            env["FAASCTL_SOCKET"] = f"{SOCKET_DIR}/{SOCKET_NAME}"
         root = stem or spec.secrets
         tmpfs = {"/tmp": "rw,nosuid,nodev,size=64m"}
         if root:
@@ -134,7 +145,7 @@ class Executor(VolumeOps):
             binds=binds, cap_drop=["ALL"], security_opt=["no-new-privileges"], pids_limit=spec.pids,
             mem_limit=mem, memswap_limit=mem, nano_cpus=int(spec.cpus * 1e9), read_only=True,
             tmpfs=tmpfs,
-            network_mode="bridge" if spec.network else "none", log_config=FUNCTION_LOG,
+            network_mode="bridge" if spec.network else "none", log_config=FUNCTION_LOG, mounts=mounts,
         )
         labels = {LABEL_NODE: self.node, **spec.labels}
         try:
@@ -143,12 +154,13 @@ class Executor(VolumeOps):
                 user="0:0" if root else FUNCTION_USER,
                 working_dir=spec.path, stdin_open=True, tty=False, labels=labels,
                 volumes=None if spec.code_volume else [spec.path, DEPS_DIR],
-                environment={"PYTHONPATH": DEPS_DIR, "NODE_PATH": f"{DEPS_DIR}/node_modules", "HOME": "/tmp",
-                             "PYTHONDONTWRITEBYTECODE": "1"},
+                environment=env,
                 name=f"faasctl-{self.node}-{spec.labels.get(LABEL_FUNCTION, 'fn')}-{secrets.token_hex(3)}",
                 host_config=host_config,
             )["Id"])
         except docker.errors.APIError as exc:
+            if spec.socket_dir:
+                raise SocketUnseen(str(exc.explanation)) from exc
             raise AgentFailure(E_RUNTIME, f"could not create a container of {spec.image}: {exc.explanation}") from exc
 
     def start(self, cid: str) -> None:

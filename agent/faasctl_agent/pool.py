@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
-from .channel import RunnerChannel
+from .channel import Channel
 from .protocol import E_BUSY, E_RUNTIME, AgentFailure
 
 
@@ -25,7 +25,7 @@ class PoolClosed(AgentFailure):
 @dataclass
 class Worker:
     cid: str
-    channel: RunnerChannel
+    channel: Channel
     last_used: float = field(default_factory=time.monotonic)
     calls: int = 0
     generation: int = 0  # the pool's generation when its start began (see Pool.recycle)
@@ -62,9 +62,9 @@ class Pool:
         if self.closed:
             raise PoolClosed(E_RUNTIME, f"function {self.spec['name']} stopped taking calls")
         t0 = time.monotonic()
-        if self.idle:
-            self.busy += 1
-            return Lease(self.idle.pop(), "warm", 0.0, 0.0)
+        lease = self.take_idle()
+        if lease is not None:
+            return lease
         if self.size < self.max_concurrency:
             self.size += 1  # reserved before any await: the cap holds however calls interleave
             return await self._cold(t0)
@@ -77,6 +77,13 @@ class Pool:
         lease = await fut
         lease.queue_s = time.monotonic() - t0 - lease.start_s
         return lease
+
+    def take_idle(self) -> Lease | None:
+        """An idle warm worker at once, or None (then `acquire` decides)."""
+        if self.closed or not self.idle:
+            return None
+        self.busy += 1
+        return Lease(self.idle.pop(), "warm", 0.0, 0.0)
 
     async def _cold(self, t0: float) -> Lease:
         """Start a worker in a slot the caller already reserved (size counted)."""

@@ -17,6 +17,7 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import zmq
@@ -104,7 +105,12 @@ class AgentServer:
         self.ctx.term()
 
     def _drain(self, sock: zmq.Socket[bytes]) -> None:
-        """Take every waiting request (ZeroMQ's descriptor is edge-triggered: drain it)."""
+        """Take every waiting request (ZeroMQ's descriptor is edge-triggered: drain it).
+
+        `hello` is answered here, and a sync invoke that an idle warm worker can take runs
+        by callbacks from here to its reply (`Service.warm_invoke`): a task per request
+        cost as much as the whole ZeroMQ leg. Everything else becomes a task of its own.
+        """
         if sock.closed:
             return
         while int(sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
@@ -112,27 +118,57 @@ class AgentServer:
                 frames = sock.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 break
-            task = asyncio.ensure_future(self._handle(sock, frames[0], frames[-1]))
+            ident, frame = frames[0], frames[-1]
+            try:
+                req_id, op, args = protocol.decode_request(frame)
+            except protocol.ProtocolError as exc:
+                refused = protocol.error("", protocol.E_PROTOCOL, str(exc),
+                                         "upgrade faasctl or the agent so both speak one protocol")
+                self._send(sock, ident, refused, drain=False)
+                continue
+            if op == "hello":
+                self._send(sock, ident, protocol.ok(req_id, self.service.hello()), drain=False)
+                continue
+            try:
+                if op == "invoke" and self.service.warm_invoke(args, self._replier(sock, ident, req_id)):
+                    continue
+            except Exception as exc:  # a bug: keep serving, tell the caller, log the trace
+                log.exception("request failed")
+                self._send(sock, ident, self._internal(req_id, exc), drain=False)
+                continue
+            task = asyncio.ensure_future(self._handle(sock, ident, req_id, op, args))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _handle(self, sock: zmq.Socket[bytes], ident: bytes, frame: bytes) -> None:
-        req_id = ""
+    def _replier(self, sock: zmq.Socket[bytes], ident: bytes, req_id: str) -> Callable[[dict[str, Any]], None]:
+        def reply(data: dict[str, Any]) -> None:
+            try:
+                frame = protocol.ok(req_id, data)
+            except Exception as exc:  # a bug: the caller still gets an answer
+                log.exception("reply failed")
+                frame = self._internal(req_id, exc)
+            self._send(sock, ident, frame)
+
+        return reply
+
+    async def _handle(self, sock: zmq.Socket[bytes], ident: bytes, req_id: str, op: str, args: dict[str, Any]) -> None:
         try:
-            req_id, op, args = protocol.decode_request(frame)
             reply = protocol.ok(req_id, await self.service.call_op(op, args))
-        except protocol.ProtocolError as exc:
-            reply = protocol.error(req_id, protocol.E_PROTOCOL, str(exc),
-                                   "upgrade faasctl or the agent so both speak one protocol")
         except protocol.AgentFailure as exc:
             reply = protocol.error(req_id, exc.code, exc.message, exc.hint)
         except Exception as exc:  # a bug: keep serving, tell the caller, log the trace
             log.exception("request failed")
-            reply = protocol.error(req_id, protocol.E_INTERNAL, f"agent error: {exc!r}", f"see {self.config.log_path}")
+            reply = self._internal(req_id, exc)
+        self._send(sock, ident, reply)
+
+    def _internal(self, req_id: str, exc: Exception) -> bytes:
+        return protocol.error(req_id, protocol.E_INTERNAL, f"agent error: {exc!r}", f"see {self.config.log_path}")
+
+    def _send(self, sock: zmq.Socket[bytes], ident: bytes, reply: bytes, drain: bool = True) -> None:
         if not sock.closed:
             sock.send_multipart([ident, reply], zmq.NOBLOCK)  # ROUTER never blocks; it drops at HWM
-            # Sending can swallow the descriptor's edge for requests that arrived meanwhile.
-            asyncio.get_running_loop().call_soon(self._drain, sock)
+            if drain:  # sending can swallow the descriptor's edge for requests that arrived meanwhile
+                self._drain(sock)
 
     async def _reap(self) -> None:
         """Flush written-behind journal rows often; look for idle containers each second."""

@@ -41,6 +41,7 @@ class Service(SecretOps):
     async def start(self) -> None:
         removed = await asyncio.to_thread(self.executor.remove_all)
         self.count("leftover_containers_removed", removed)
+        self.workers.sockets.sweep()  # after the containers: their folders go with them
         self.count("stale_temp_files_removed", await asyncio.to_thread(store.sweep, self.config.artifacts_dir))
         for spec in self.journal.functions():
             # The runner ships with this agent: an upgrade must not keep an old one in use.
@@ -82,6 +83,10 @@ class Service(SecretOps):
 
     # operations ----------------------------------------------------------------
     async def op_hello(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.hello()
+
+    def hello(self) -> dict[str, Any]:
+        """Answered by the server without a task: core asks it before every call."""
         return {"agent": __version__, "protocol": VERSION, "node": self.config.name}
 
     async def op_status(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -159,6 +164,39 @@ class Service(SecretOps):
                 "runner": runner}  # an agent older than runners says none: faasctl tells it apart
 
     async def op_invoke(self, args: dict[str, Any]) -> dict[str, Any]:
+        pool = self._pool_for(args)
+        call = self._new_call(pool, args)
+        if call["is_async"]:
+            self.journal.accept(call)  # durable before we say yes
+            self.spawn(self.calls.run(pool, call))
+            return {"call_id": call["id"], "status": "PENDING", "accepted_at": call["accepted_at"]}
+        await self.calls.run(pool, call)
+        call.pop("http", None)
+        return call
+
+    def warm_invoke(self, args: dict[str, Any], reply: Callable[[dict[str, Any]], None]) -> bool:
+        """A sync invoke that an idle warm worker can take now, run by callbacks from the
+        server's receive to `reply(call)` (no task, no future); False: use `op_invoke`."""
+        if args.get("async"):
+            return False
+        pool = self.pools.get(str(args.get("function")))
+        digest = args.get("digest")
+        if pool is None or (digest and digest != pool.spec["digest"]):
+            return False
+        lease = pool.take_idle()
+        if lease is None:
+            return False
+        call = self._new_call(pool, args)
+        self.count("warm_callback_calls")
+
+        def finished() -> None:
+            call.pop("http", None)
+            reply(call)
+
+        self.calls.start_warm(pool, lease, call, finished)
+        return True
+
+    def _pool_for(self, args: dict[str, Any]) -> Pool:
         pool = self.pools.get(str(args.get("function")))
         if pool is None:
             raise AgentFailure(E_NOT_FOUND, f"function {args.get('function')!r} is not deployed on node "
@@ -167,6 +205,10 @@ class Service(SecretOps):
         if digest and digest != pool.spec["digest"]:
             raise AgentFailure(E_NOT_FOUND, f"node {self.config.name} runs another version of "
                                f"{pool.spec['name']}", "redeploy the function to this node")
+        return pool
+
+    @staticmethod
+    def _new_call(pool: Pool, args: dict[str, Any]) -> dict[str, Any]:
         is_async = bool(args.get("async"))
         call = {"id": str(args.get("call_id") or os.urandom(8).hex()), "function": pool.spec["name"],
                 "digest": pool.spec["digest"], "params": args.get("params"), "status": "PENDING",
@@ -174,12 +216,6 @@ class Service(SecretOps):
                 "accepted_at": time.time()}
         if isinstance(args.get("http"), dict):
             call["http"] = args["http"]  # passed to the runner, never journalled nor sent back
-        if is_async:
-            self.journal.accept(call)  # durable before we say yes
-            self.spawn(self.calls.run(pool, call))
-            return {"call_id": call["id"], "status": "PENDING", "accepted_at": call["accepted_at"]}
-        await self.calls.run(pool, call)
-        call.pop("http", None)
         return call
 
     async def op_call(self, args: dict[str, Any]) -> dict[str, Any]:

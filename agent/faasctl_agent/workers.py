@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from . import archive, languages
-from .channel import RunnerChannel, RunnerGone
+from .channel import Channel, RunnerChannel, RunnerGone
 from .config import AgentConfig
 from .executor import FUNCTION_USER, LABEL_FUNCTION, ContainerSpec, Executor
 from .pool import Worker
 from .protocol import E_RUNTIME, AgentFailure
 from .secretstore import SecretStore
+from .sockchannel import SocketChannel
+from .sockdirs import Listener, Sockets, SocketUnseen
 from .stems import StemPool
 
 log = logging.getLogger("faasctl_agent")
@@ -46,6 +49,7 @@ class Workers:
         self.count = count
         self.artifact = artifact
         self.stems: dict[str, StemPool] = {}
+        self.sockets = Sockets(config.sockets_dir)
         self.tars: dict[str, bytes] = {}  # code (by digest) and deps (by volume) for stem cells
         self.secrets = SecretStore(config.secrets_dir)
 
@@ -111,7 +115,7 @@ class Workers:
         self.count("stems_used")
         return worker
 
-    async def init_runner(self, channel: RunnerChannel, spec: dict[str, Any],
+    async def init_runner(self, channel: Channel, spec: dict[str, Any],
                            extra: dict[str, Any] | None = None) -> None:
         reply = await channel.request({"op": "init", "mode": spec["mode"], "path": spec["path"],
                                        "run": spec["run"], "handler": spec["handler"], **kind_init(spec),
@@ -140,19 +144,53 @@ class Workers:
                 labels={LABEL_FUNCTION: spec["name"], "faasctl.digest": spec["digest"][:16]},
                 command=languages.language(spec.get("runner")).command,
             )
-        cid = await asyncio.to_thread(self.executor.create, cspec)
+        listener = self.sockets.listen()
         try:
-            channel = await RunnerChannel.attach(cid)
-            await asyncio.to_thread(self.executor.start, cid)
-            await asyncio.wait_for(asyncio.shield(channel.ready), 60)
-            if spec is not None:
-                await self.init_runner(channel, spec)
-        except (RunnerGone, asyncio.TimeoutError, OSError) as exc:
-            await asyncio.to_thread(self.executor.remove, cid)
-            what = spec["name"] if spec else "a stem cell"
-            raise AgentFailure(E_RUNTIME, f"the container of {what} did not start", str(exc)[-1500:]) from exc
-        except BaseException:
-            await asyncio.to_thread(self.executor.remove, cid)
-            raise
+            cid, listener = await self._create(cspec, listener)
+            try:
+                attach = await RunnerChannel.attach(cid)
+                await asyncio.to_thread(self.executor.start, cid)
+                channel = await self._connected(attach, listener)
+                if spec is not None:
+                    await self.init_runner(channel, spec)
+            except (RunnerGone, asyncio.TimeoutError, OSError) as exc:
+                await asyncio.to_thread(self.executor.remove, cid)
+                what = spec["name"] if spec else "a stem cell"
+                raise AgentFailure(E_RUNTIME, f"the container of {what} did not start", str(exc)[-1500:]) from exc
+            except BaseException:
+                await asyncio.to_thread(self.executor.remove, cid)
+                raise
+        finally:
+            if listener is not None:
+                listener.close()
         self.count("containers_started")
+        self.count(f"channels_{channel.kind}")
         return Worker(cid, channel)
+
+    async def _create(self, cspec: ContainerSpec, listener: Listener | None) -> tuple[str, Listener | None]:
+        """The container, with its socket folder mounted when the engine can see it."""
+        if listener is not None:
+            try:
+                with_socket = dataclasses.replace(cspec, socket_dir=str(listener.folder))
+                return await asyncio.to_thread(self.executor.create, with_socket), listener
+            except SocketUnseen as exc:
+                listener.close()
+                self.sockets.disable(f"the Docker engine does not see {self.sockets.root} ({exc})")
+        return await asyncio.to_thread(self.executor.create, cspec), None
+
+    async def _connected(self, attach: RunnerChannel, listener: Listener | None) -> Channel:
+        """The runner's channel once it said ready: its socket if it connected, else attach."""
+        if listener is not None:
+            accepted = asyncio.ensure_future(listener.accept())
+            either: list[asyncio.Future[Any]] = [accepted, attach.ready]
+            try:
+                await asyncio.wait(either, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                accepted.cancel()
+            if accepted.done() and not accepted.cancelled() and accepted.exception() is None:
+                attach.ready.cancel()  # the runner speaks on its socket; attach only brings stderr
+                channel = await SocketChannel.accept(accepted.result(), attach)
+                await asyncio.wait_for(asyncio.shield(channel.ready), 60)
+                return channel
+        await asyncio.wait_for(asyncio.shield(attach.ready), 60)
+        return attach

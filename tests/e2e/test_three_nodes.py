@@ -41,6 +41,10 @@ def test_three_nodes_import_deploy_invoke_and_one_down(tmp_path: Path) -> None:
             for name in names:
                 call = json.loads(op.cli("invoke", "dice", "--node", name, "-p", "roll=2d6", "--json").stdout)
                 assert call["status"] == "DONE" and call["node"] == name and len(json.loads(call["result"])) == 2
+            # An agent in a node container sees paths the host's engine does not: its runner
+            # sockets are refused at create and it falls back to the attach stream by itself.
+            counted = json.loads(op.cli("node", "status", names[0], "--json").stdout)["counters"]
+            assert counted.get("channels_attach", 0) >= 1 and "channels_socket" not in counted, counted
 
             down, alive = names[0], names[1:]
             containers[0].stop()

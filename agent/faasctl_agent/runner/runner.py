@@ -14,6 +14,8 @@ Messages in:  {"op": "init", "mode": "handler"|"command", "path", "handler", "ru
               {"op": "call", "id", "params", "deadline", "http"?}
 Handler kinds (Lambda, OpenWhisk, OpenFaaS) live in faasctl_kinds.py beside this file.
 Messages out: {"op": "ready"} once, then one reply per message in.
+The lines go over the agent's Unix socket when the agent mounted one (FAASCTL_SOCKET),
+else over stdin and stdout.
 """
 
 import base64
@@ -23,6 +25,7 @@ import json
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -247,13 +250,37 @@ def _exit_cause(code, oom):
     return {"cause": "exit", "error": "command exited with status %d" % code}
 
 
+def _agent_socket():
+    """The agent's socket in its read-only folder (FAASCTL_SOCKET), connected before any
+    privilege is dropped; None when there is none or it cannot be reached: stdin and
+    stdout (Docker's attach stream) then carry the protocol, as they always could."""
+    path = os.environ.get("FAASCTL_SOCKET")
+    if not path:
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(10)
+        sock.connect(path)
+        sock.settimeout(None)
+    except OSError:
+        sock.close()
+        return None
+    return sock
+
+
 def main():
-    # The protocol owns the real stdout; anything the function prints lands on stderr.
-    out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    # The protocol owns the real stdout (or the agent's socket); anything the function
+    # prints lands on stderr.
+    sock = _agent_socket()
+    if sock is not None:
+        out = sock.makefile("w", encoding="utf-8", newline="\n")
+        stdin = sock.makefile("rb")
+    else:
+        out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+        stdin = sys.stdin.buffer
     os.dup2(2, 1)
     runner = Runner(out)
     runner.send({"op": "ready", "pid": os.getpid(), "python": sys.version.split()[0]})
-    stdin = sys.stdin.buffer
     while True:
         line = stdin.readline()
         if not line:
