@@ -6,11 +6,13 @@ Why: each call record used to be its own `BEGIN IMMEDIATE` transaction with an f
 SQLite's write lock, whose busy handler sleeps whole milliseconds between tries, and
 every one of them waited for its own fsync.
 
-How (leader and followers, the classic group commit): a writer queues its operation,
-then takes the leader lock. Whoever holds it runs everything queued so far in one
-transaction on the process's one writing connection and marks each operation done; a
-writer that gets the lock and finds its operation done returns at once. One thread
-alone is always the leader, so a single caller pays no hand-off to another thread.
+How (leader and followers, the classic group commit): a writer queues its operation. If
+no thread leads, it becomes the leader: it takes everything queued, runs it in one
+transaction on the process's one writing connection, marks each operation done and
+wakes their writers, and repeats until its own is done; then the next waiting writer
+leads. While a batch commits (the fsync releases the GIL) the next one fills up. A
+follower waits on a condition, not on the leader's lock, so it returns as soon as its
+batch is over. One thread alone always leads: a single caller pays no hand-off.
 
 Durability per operation: a `durable` one returns only after a commit made with
 synchronous=FULL (the WAL is fsynced, and with it every frame before). Any other
@@ -41,13 +43,14 @@ MAX_BATCH = 256  # operations per transaction: bounds how long one holds the wri
 
 
 class _Op(Generic[T]):
-    __slots__ = ("durable", "error", "fn", "result", "done")
+    __slots__ = ("durable", "error", "fn", "result", "done", "committed")
 
     def __init__(self, fn: Callable[[sqlite3.Connection], T], durable: bool) -> None:
         self.fn, self.durable = fn, durable
         self.result: T | None = None
         self.error: BaseException | None = None
-        self.done = False
+        self.done = False  # its batch is over (set under the condition's lock)
+        self.committed = False
 
 
 class GroupCommit:
@@ -56,8 +59,8 @@ class GroupCommit:
     def __init__(self, conn: sqlite3.Connection, where: Path) -> None:
         self.conn, self.where = conn, where  # opened with check_same_thread=False: only the leader uses it
         self._queue: list[_Op[Any]] = []
-        self._queued = threading.Lock()
-        self._leader = threading.Lock()
+        self._cond = threading.Condition()
+        self._leading = False
         self._synchronous = ""
         self.batches = 0  # transactions committed: tests and the bench read it
 
@@ -67,18 +70,42 @@ class GroupCommit:
         `fn` must be one statement's worth of work: it runs under a savepoint of its own,
         so its failure undoes only its changes, and its exception is raised here."""
         op: _Op[T] = _Op(fn, durable)
-        with self._queued:
+        with self._cond:
             self._queue.append(op)
-        with self._leader:
-            while not op.done:
-                self._commit_batch()
-        if op.error is not None:
-            raise op.error
-        return op.result  # type: ignore[return-value]  # done without an error: fn's result
+            while self._leading and not op.done:
+                self._cond.wait()  # a follower: woken when its batch is over, or to lead
+            lead = not op.done
+            self._leading = self._leading or lead
+        if lead:
+            self._lead(op)
+        if not op.committed:
+            raise op.error or StateError("a state file write was interrupted", "run the command again")
+        return op.result  # type: ignore[return-value]  # committed: fn's result
 
-    def _commit_batch(self) -> None:
-        with self._queued:
-            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+    def _lead(self, mine: _Op[Any]) -> None:
+        """Commit batches until `mine` is done, then hand the lead to a waiting writer.
+
+        The queue fills while a batch commits (the fsync releases the GIL), so the next
+        batch takes everything that came meanwhile."""
+        batch: list[_Op[Any]] = []
+        try:
+            while True:
+                with self._cond:
+                    for op in batch:
+                        op.done = True
+                    if mine.done:
+                        return
+                    self._cond.notify_all()
+                    batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                self._commit(batch)
+        finally:
+            with self._cond:
+                for op in batch:
+                    op.done = True  # also when the leader was interrupted: their errors are set
+                self._leading = False
+                self._cond.notify_all()
+
+    def _commit(self, batch: list[_Op[Any]]) -> None:
         conn = self.conn
         try:
             self._set_synchronous("FULL" if any(op.durable for op in batch) else "NORMAL")
@@ -99,9 +126,9 @@ class GroupCommit:
                 op.error = op.error or failure
             if not isinstance(exc, Exception):
                 raise  # KeyboardInterrupt or SystemExit in the leader: its own thread stops
-        finally:
-            for op in batch:
-                op.done = True
+            return
+        for op in batch:
+            op.committed = op.error is None
 
     def _run_one(self, op: _Op[Any]) -> None:
         conn = self.conn

@@ -52,7 +52,7 @@ def calls(path: Path) -> dict[str, tuple[int, str]]:
 
 
 def in_one_batch(w: groupcommit.GroupCommit, jobs: list[Callable[[], Any]]) -> list[Any]:
-    """Run each job in a thread of its own while this thread holds the leader lock, so all
+    """Run each job in a thread of its own while this thread stands as the leader, so all
     of them are queued before any runs: the next leader takes them as one batch."""
     results: list[Any] = [None] * len(jobs)
 
@@ -63,13 +63,17 @@ def in_one_batch(w: groupcommit.GroupCommit, jobs: list[Callable[[], Any]]) -> l
             results[i] = exc
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
-    with w._leader:
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + 30
-        while len(w._queue) < len(jobs):  # a bounded wait for them to queue, not a timing check
-            assert time.monotonic() < deadline, "the writers never queued"
-            time.sleep(0.001)
+    with w._cond:
+        w._leading = True
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 30
+    while len(w._queue) < len(jobs):  # a bounded wait for them to queue, not a timing check
+        assert time.monotonic() < deadline, "the writers never queued"
+        time.sleep(0.001)
+    with w._cond:
+        w._leading = False
+        w._cond.notify_all()
     for t in threads:
         t.join(30)
     return results
