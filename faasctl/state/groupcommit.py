@@ -8,17 +8,21 @@ every one of them waited for its own fsync.
 
 How (leader and followers, the classic group commit): a writer queues its operation. If
 no thread leads, it becomes the leader: it takes everything queued, runs it in one
-transaction on the process's one writing connection, marks each operation done and
-wakes their writers, and repeats until its own is done; then the next waiting writer
-leads. While a batch commits (the fsync releases the GIL) the next one fills up. A
-follower waits on a condition, not on the leader's lock, so it returns as soon as its
-batch is over. One thread alone always leads: a single caller pays no hand-off.
+transaction on the process's one writing connection, commits, and hands the lead on.
+A follower waits on a condition, not on a lock, so it returns as soon as its batch is
+over. One thread alone always leads: a single caller pays no hand-off.
 
-Durability per operation: a `durable` one returns only after a commit made with
-synchronous=FULL (the WAL is fsynced, and with it every frame before). Any other
-returns after a commit made with synchronous=NORMAL: written to the WAL, which outlives
-a crash or SIGKILL of this process, but not a power cut until a later durable commit
-(or a checkpoint) syncs it. A batch holding one durable operation commits as FULL.
+Durability per operation. Every batch commits with synchronous=NORMAL: the frames are
+in the WAL, which outlives a crash or SIGKILL of this process, but not a power cut. A
+batch with a `durable` operation is then synced by its leader: fdatasync of the WAL,
+which puts on disk every frame committed before it (what synchronous=FULL does inside
+COMMIT). Doing it after COMMIT rather than inside it is the point: SQLite holds its
+write lock through the fsync of a FULL commit, so nobody could write meanwhile; here the
+next leader commits the next batch (the PENDING records of new calls, say) while this
+one waits for the disk, and a durable operation's writer returns only after the sync.
+The price: another connection may read a durable operation's row in the moment
+between its commit and its sync (as it may read any unsynced row); a power cut then
+would take that row back.
 
 Across processes nothing changes: each has its own writer, and SQLite's write lock
 orders their transactions as before.
@@ -35,21 +39,23 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from ..errors import StateError
+from ..errors import LOCK_HINT, StateError, storage_hint
 from . import sqlite
 
 T = TypeVar("T")
+_datasync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
 MAX_BATCH = 256  # operations per transaction: bounds how long one holds the write lock
 
 
 class _Op(Generic[T]):
-    __slots__ = ("durable", "error", "fn", "result", "done", "committed")
+    __slots__ = ("durable", "error", "fn", "result", "taken", "done", "committed")
 
     def __init__(self, fn: Callable[[sqlite3.Connection], T], durable: bool) -> None:
         self.fn, self.durable = fn, durable
         self.result: T | None = None
         self.error: BaseException | None = None
-        self.done = False  # its batch is over (set under the condition's lock)
+        self.taken = False  # a leader has it in a batch (these two change under the condition's lock)
+        self.done = False  # its batch is over: committed (and synced, if durable) or failed
         self.committed = False
 
 
@@ -61,8 +67,16 @@ class GroupCommit:
         self._queue: list[_Op[Any]] = []
         self._cond = threading.Condition()
         self._leading = False
-        self._synchronous = ""
-        self.batches = 0  # transactions committed: tests and the bench read it
+        self._committed = self._synced = 0  # durable batches committed; all of them up to _synced are on disk
+        self._syncing = False
+        conn.execute("PRAGMA synchronous=NORMAL")  # this writer syncs the WAL itself, outside the lock
+        # SQLite keeps the WAL beside the resolved file while a connection (this one) is open
+        self.wal = Path(f"{where.resolve()}-wal")
+        if not self.wal.exists():
+            raise StateError(f"the state file {where} has no write-ahead log at {self.wal}",
+                             "open it once with any faasctl command that changes state, then retry")
+        self.batches = 0  # transactions committed: tests and the bench read these two
+        self.syncs = 0
 
     def run(self, fn: Callable[[sqlite3.Connection], T], durable: bool) -> T:
         """Run `fn(conn)` inside a write transaction shared with other threads' operations.
@@ -72,43 +86,91 @@ class GroupCommit:
         op: _Op[T] = _Op(fn, durable)
         with self._cond:
             self._queue.append(op)
-            while self._leading and not op.done:
-                self._cond.wait()  # a follower: woken when its batch is over, or to lead
-            lead = not op.done
-            self._leading = self._leading or lead
-        if lead:
-            self._lead(op)
+        while True:
+            with self._cond:
+                while not op.done and (op.taken or self._leading):
+                    self._cond.wait()  # woken when its batch is over, or to lead
+                if op.done:
+                    break
+                self._leading = True
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                for queued in batch:
+                    queued.taken = True
+            self._lead(batch)
         if not op.committed:
             raise op.error or StateError("a state file write was interrupted", "run the command again")
         return op.result  # type: ignore[return-value]  # committed: fn's result
 
-    def _lead(self, mine: _Op[Any]) -> None:
-        """Commit batches until `mine` is done, then hand the lead to a waiting writer.
+    def _lead(self, batch: list[_Op[Any]]) -> None:
+        """Commit `batch`, hand the lead on, then sync the WAL if the batch needs it.
 
-        The queue fills while a batch commits (the fsync releases the GIL), so the next
-        batch takes everything that came meanwhile."""
-        batch: list[_Op[Any]] = []
+        The sync runs outside SQLite's write lock and outside the lead: while it waits
+        for the disk, the next leader commits what queued meanwhile."""
+        generation = 0
         try:
-            while True:
-                with self._cond:
-                    for op in batch:
-                        op.done = True
-                    if mine.done:
-                        return
-                    self._cond.notify_all()
-                    batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                self._commit(batch)
+            self._commit(batch)
         finally:
             with self._cond:
-                for op in batch:
-                    op.done = True  # also when the leader was interrupted: their errors are set
                 self._leading = False
+                if any(op.durable and op.committed for op in batch):
+                    self._committed += 1
+                    generation = self._committed
+                for op in batch:
+                    op.done = op.done or not (generation and op.committed and op.durable)
                 self._cond.notify_all()
+        if generation:
+            failure: StateError | None = None
+            try:
+                self._synced_through(generation)
+            except OSError as exc:
+                failure = StateError(f"state file error: could not sync {self.wal}: {exc}",
+                                     storage_hint(str(exc), self.where.parent, LOCK_HINT))
+            except BaseException:
+                failure = StateError("a state file write was interrupted", "run the command again")
+                raise  # KeyboardInterrupt or SystemExit: this thread stops
+            finally:
+                with self._cond:
+                    for op in batch:
+                        if failure is not None and op.durable and op.committed:  # not known to be on disk
+                            op.committed, op.error = False, failure
+                        op.done = True
+                    self._cond.notify_all()
+
+    def _synced_through(self, generation: int) -> None:
+        """Return once a sync that began after durable commit number `generation` has ended.
+
+        One sync at a time: a batch committed while one runs waits for the next, which
+        covers every commit before it began, so concurrent batches share a sync too."""
+        with self._cond:
+            while self._synced < generation and self._syncing:
+                self._cond.wait()
+            if self._synced >= generation:
+                return
+            self._syncing, target = True, self._committed
+        synced = False
+        try:
+            self._sync()
+            synced = True
+        finally:
+            with self._cond:
+                self._syncing = False
+                if synced:
+                    self._synced = max(self._synced, target)
+                self._cond.notify_all()
+
+    def _sync(self) -> None:
+        """Put the WAL on disk: with it every frame committed before, by any connection.
+        (It cannot be gone: SQLite removes it only when the last connection closes.)"""
+        fd = os.open(self.wal, os.O_RDONLY)
+        try:
+            _datasync(fd)
+            self.syncs += 1
+        finally:
+            os.close(fd)
 
     def _commit(self, batch: list[_Op[Any]]) -> None:
         conn = self.conn
         try:
-            self._set_synchronous("FULL" if any(op.durable for op in batch) else "NORMAL")
             conn.execute(sqlite.BEGIN)
             if len(batch) == 1:  # the transaction is its savepoint
                 batch[0].result = batch[0].fn(conn)
@@ -149,10 +211,6 @@ class GroupCommit:
             return exc
         return StateError("a state file write was interrupted", "run the command again")
 
-    def _set_synchronous(self, level: str) -> None:
-        if level != self._synchronous:
-            self.conn.execute(f"PRAGMA synchronous={level}")
-            self._synchronous = level
 
 
 _writers: weakref.WeakValueDictionary[str, GroupCommit] = weakref.WeakValueDictionary()

@@ -1,11 +1,12 @@
 """Group commit (faasctl/state/groupcommit.py) over a real state file: batching, the
-durability of each batch, a failing operation, the bound on a batch, one writer per
-process and file, and two processes writing at once."""
+sync a durable operation waits for, a failing operation, the bound on a batch, one
+writer per process and file, and two processes writing at once."""
 
 from __future__ import annotations
 
 import gc
 import multiprocessing as mp
+import os
 import sqlite3
 import threading
 import time
@@ -23,7 +24,7 @@ from faasctl.state import fastpath, groupcommit
 from faasctl.state.db import open_engine
 
 FN = {"name": "dice", "version": 1}
-FULL, NORMAL = 2, 1  # PRAGMA synchronous
+NORMAL = 1  # PRAGMA synchronous: the writer's commits never fsync inside SQLite's lock
 
 
 @pytest.fixture
@@ -79,30 +80,79 @@ def in_one_batch(w: groupcommit.GroupCommit, jobs: list[Callable[[], Any]]) -> l
     return results
 
 
-def test_alone_a_writer_commits_its_own_operation_at_its_own_level(state: Path) -> None:
+def test_alone_a_writer_commits_its_own_operation_and_syncs_only_durable_ones(state: Path) -> None:
     w, seen = writer(state), []
     first = w.run(add("a", seen), durable=False)
+    assert (w.batches, w.syncs) == (1, 0)
     second = w.run(add("b", seen), durable=True)
+    assert (w.batches, w.syncs) == (2, 1)  # synced before run() returned
     third = w.run(add("c", seen), durable=False)
-    assert (first, second, third) == (1, 2, 3) and seen == [NORMAL, FULL, NORMAL]
-    assert w.batches == 3
+    assert (first, second, third) == (1, 2, 3) and seen == [NORMAL] * 3
+    assert (w.batches, w.syncs) == (3, 1)
     assert calls(state) == {"a": (1, "PENDING"), "b": (2, "PENDING"), "c": (3, "PENDING")}
 
 
-def test_queued_operations_share_one_transaction_and_one_durable_commit(state: Path) -> None:
-    w, seen = writer(state), []
-    jobs = [partial(w.run, add(f"u{i}", seen), durable=(i == 5)) for i in range(12)]
+def test_the_sync_is_of_the_files_write_ahead_log(state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[str] = []
+    real = groupcommit._datasync
+
+    def datasync(fd: int) -> None:  # the real sync, noting which file it was
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(groupcommit, "_datasync", datasync)
+    w = writer(state)
+    w.run(add("a"), durable=True)
+    assert synced == [f"{state.resolve()}-wal"]
+
+
+def test_queued_operations_share_one_transaction_and_one_sync(state: Path) -> None:
+    w = writer(state)
+    jobs = [partial(w.run, add(f"u{i}"), durable=(i == 5)) for i in range(12)]
     results = in_one_batch(w, jobs)
-    assert w.batches == 1
+    assert (w.batches, w.syncs) == (1, 1)
     assert sorted(results) == list(range(1, 13))  # each got its own call number
-    assert seen == [FULL] * 12  # one durable operation makes the whole batch durable
     assert {uid: num for uid, (num, _) in calls(state).items()} == {f"u{i}": results[i] for i in range(12)}
 
 
-def test_a_batch_of_lazy_operations_is_not_fsynced(state: Path) -> None:
-    w, seen = writer(state), []
-    in_one_batch(w, [partial(w.run, add(f"u{i}", seen), durable=False) for i in range(4)])
-    assert w.batches == 1 and seen == [NORMAL] * 4
+def test_a_batch_of_lazy_operations_is_not_synced(state: Path) -> None:
+    w = writer(state)
+    in_one_batch(w, [partial(w.run, add(f"u{i}"), durable=False) for i in range(4)])
+    assert (w.batches, w.syncs) == (1, 0)
+
+
+def test_a_failed_sync_fails_the_durable_operations_only(state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(fd: int) -> None:  # the disk's answer to a flush, injected
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(groupcommit, "_datasync", broken)
+    w = writer(state)
+    results = in_one_batch(w, [partial(w.run, add("lazy"), durable=False), partial(w.run, add("sure"), durable=True)])
+    assert results[0] == 1
+    assert isinstance(results[1], StateError) and "could not sync" in results[1].message and results[1].hint
+    monkeypatch.undo()
+    assert w.run(add("next"), durable=True) == 3 and w.syncs == 1
+
+
+def test_batches_committed_during_a_sync_share_the_next_one(state: Path) -> None:
+    w = writer(state)
+    with w._cond:
+        w._syncing = True  # as if a sync were running: batches committed now wait for the next one
+    threads = []
+    for n in (1, 2):  # two batches, one after the other
+        threads.append(threading.Thread(target=w.run, args=(add(f"u{n}"), True)))
+        threads[-1].start()
+        deadline = time.monotonic() + 30
+        while w._committed < n:  # a bounded wait for its commit, not a timing check
+            assert time.monotonic() < deadline, "the batch never committed"
+            time.sleep(0.001)
+    assert all(t.is_alive() for t in threads)  # committed, not answered: not synced yet
+    with w._cond:
+        w._syncing = False
+        w._cond.notify_all()
+    for t in threads:
+        t.join(30)
+    assert (w.batches, w.syncs) == (2, 1)
 
 
 def test_a_failing_operation_fails_alone(state: Path) -> None:
