@@ -178,6 +178,7 @@ def invoke_rows(args: argparse.Namespace, root: Path) -> list[Row]:
     (fn_dir / "main.py").write_text(HANDLER)
     home, cleanup = str(root / "home"), list[str]()
     figures: dict[str, list[float]] = {k: [] for k in ("raw", "agent", "core", "agent16", "core16")}
+    cpu: dict[str, list[str]] = {"agent": [], "core": []}  # where the CPU went in each c=16 round
     try:
         with platform_up(home, fn_dir, 16) as up:
             agent, core = agent_caller(home, WARM_FN), core_caller(home, WARM_FN)
@@ -193,6 +194,8 @@ def invoke_rows(args: argparse.Namespace, root: Path) -> list[Row]:
                     log(f"invoke round {rnd + 1}: {kind} c=16 for {args.tput_seconds:g} s")
                     t = throughput(kind, home, WARM_FN, 16, args.tput_seconds, "thread", up["agent_pid"])
                     figures[f"{kind}16"].append(t["rate"])
+                    cpu[kind].append(f"bench {t['bench_cpu_pct']:.0f}%, agent {t['agent_cpu_pct']:.0f}%, "
+                                     f"host busy {t['host_busy_pct']:.0f}%")
     finally:
         for name in cleanup:
             subprocess.run(["docker", "rm", "-f", name], capture_output=True)
@@ -210,10 +213,11 @@ def invoke_rows(args: argparse.Namespace, root: Path) -> list[Row]:
             + ", ".join(f"{r:.2f}" for r in core_ratio)),
         Row("core invoke() minus agent client, p50", (med["core"] - med["agent"]) * 1e3, "ms",
             note="what core adds to a call: the target read, placement, the records"),
-        Row("throughput c=16, agent client", med["agent16"], "inv/s", note=f"rounds: {per_round['agent16']}"),
+        Row("throughput c=16, agent client", med["agent16"], "inv/s",
+            note=f"rounds: {per_round['agent16']}; CPU: {'; '.join(cpu['agent'])}"),
         Row("throughput c=16, core invoke()", med["core16"], "inv/s", med["agent16"], ">= 0.7x agent client",
             med["core16"] >= 0.7 * med["agent16"], f"rounds: {per_round['core16']}; per-round ratios "
-            + ", ".join(f"{r:.2f}" for r in tput_ratio)),
+            + ", ".join(f"{r:.2f}" for r in tput_ratio) + f"; CPU: {'; '.join(cpu['core'])}"),
     ]
 
 
@@ -223,8 +227,8 @@ def code_under_test() -> str:
     where = Path(faasctl.__file__).resolve().parent.parent
     head = subprocess.run(["git", "-C", str(where), "rev-parse", "--short", "HEAD"], capture_output=True,
                           text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(where), "status", "--porcelain", "faasctl"], capture_output=True,
-                           text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(where), "status", "--porcelain", "--untracked-files=no", "faasctl"],
+                           capture_output=True, text=True).stdout.strip()
     return f"{where} at {head or '?'}{' (modified)' if dirty else ''}"
 
 
