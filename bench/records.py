@@ -87,12 +87,18 @@ def once(path: Path) -> Caller:
     return call
 
 
-def group(path: Path) -> Caller:
+def shared_writer(path: Path) -> Any:
     from functools import partial
 
     from faasctl.state import fastpath, groupcommit
 
-    writer = groupcommit.for_file(path, partial(fastpath.connect, shared=True))
+    return groupcommit.for_file(path, partial(fastpath.connect, shared=True))
+
+
+def group(path: Path) -> Caller:
+    from faasctl.state import fastpath
+
+    writer = shared_writer(path)
 
     def call() -> str:
         uid = os.urandom(12).hex()
@@ -103,11 +109,7 @@ def group(path: Path) -> Caller:
 
 
 def group_once(path: Path) -> Caller:
-    from functools import partial
-
-    from faasctl.state import fastpath, groupcommit
-
-    writer = groupcommit.for_file(path, partial(fastpath.connect, shared=True))
+    writer = shared_writer(path)
 
     def call() -> str:
         uid = os.urandom(12).hex()
