@@ -34,7 +34,7 @@ class StateConnection(sqlite3.Connection):
 
 def connect(path: Path, shared: bool = False) -> StateConnection:
     """A connection to the state file; `shared` lets threads other than this one use it
-    (the group-commit writer does, one thread at a time, under its leader lock)."""
+    (the group-commit writer does: whichever thread leads, one at a time)."""
     if not path.exists():
         raise NotFound(f"no state file at {path}", "deploy a function first: faasctl fn deploy NAME PATH --runtime R")
     tighten(path.parent, PRIVATE_DIR)  # what an older faasctl made 0755/0644: two stats when private
