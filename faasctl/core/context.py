@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..agentclient import AgentClient
     from ..connectors.base import Connector
     from ..state.fastpath import StateConnection
+    from ..state.groupcommit import GroupCommit
 
 
 class Context:
@@ -36,6 +37,17 @@ class Context:
         from ..state import fastpath
 
         return fastpath.connect(self.settings.state_path)
+
+    @cached_property
+    def records(self) -> GroupCommit:
+        """The process's one writer of call records to this state file, shared by every
+        Context on it (serve's core threads, a bench's callers), so their records share
+        transactions and fsyncs (state/groupcommit.py)."""
+        from functools import partial
+
+        from ..state import fastpath, groupcommit
+
+        return groupcommit.for_file(self.settings.state_path, partial(fastpath.connect, shared=True))
 
     @cached_property
     def reader(self) -> StateConnection:

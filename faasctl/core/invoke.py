@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import (
     CallTimedOut,
@@ -29,6 +29,9 @@ from ..state import fastpath
 from . import health, placement
 from .callview import call_view
 from .context import Context
+
+if TYPE_CHECKING:
+    from ..state.groupcommit import GroupCommit
 
 CONNECT_TIMEOUT = 2.0
 
@@ -93,7 +96,10 @@ def _run(ctx: Context, fn: dict[str, Any], identity: dict[str, str], candidates:
     policy = json.loads(fn["policy"] or "{}")
     timeout = float(policy.get("timeout", 30.0))
     uid = os.urandom(12).hex()
-    call_num = fastpath.insert_call(conn, uid, fn, params, is_async)
+    records = ctx.records
+    # Committed before the agent can see the call, so a record exists for every call it may
+    # run; not fsynced on its own: the durable write that ends the call syncs it too.
+    call_num = records.run(lambda c: fastpath.add_call(c, uid, fn, params, is_async), durable=False)
     args = {"call_id": uid, "function": name, "digest": fn["digest"], "params": params, "async": is_async,
             "retries": retries, **({"http": http} if http else {})}
     reply, chosen = None, None
@@ -106,10 +112,10 @@ def _run(ctx: Context, fn: dict[str, Any], identity: dict[str, str], candidates:
             continue  # never reached this node: the next one may take the call
         except NodeUnreachable as exc:
             health.record_failure(conn, cand["name"], exc.message)
-            _fail(conn, call_num, "LOST", cand["name"], exc.message)  # it had the call: never re-run elsewhere
+            _fail(records, call_num, "LOST", cand["name"], exc.message)  # it had the call: never re-run elsewhere
             raise
         except FaasctlError as exc:
-            _fail(conn, call_num, "ERROR", cand["name"], exc.message)
+            _fail(records, call_num, "ERROR", cand["name"], exc.message)
             raise
         if health.suspect(cand):  # tried with --force-probe, and it answered
             health.record_success(conn, cand["name"])
@@ -117,10 +123,11 @@ def _run(ctx: Context, fn: dict[str, Any], identity: dict[str, str], candidates:
         break
     if reply is None or chosen is None:
         names = ", ".join(c["name"] for c in candidates)
-        _fail(conn, call_num, "ERROR", "", f"no node holding {name} answered ({names})")
+        _fail(records, call_num, "ERROR", "", f"no node holding {name} answered ({names})")
         raise NodeUnreachable(f"no node holding {name} answered ({names})", "check them with `faasctl node list`")
     values = {"node": chosen["name"], **{k: reply[k] for k in fastpath.CALL_RESULT_FIELDS if k in reply}}
-    fastpath.update_call(conn, call_num, values)
+    # durable before the caller sees it: a sync call's result, an async call's acknowledgement
+    records.run(lambda c: fastpath.set_call(c, call_num, values), durable=True)
     # params go in as stored (JSON text), so a string param is not mistaken for stored JSON
     record = call_view({"call_num": call_num, "func_name": name, "params": json.dumps(params),
                         "is_async": is_async, "version": fn["version"], "status": "PENDING",
@@ -130,8 +137,9 @@ def _run(ctx: Context, fn: dict[str, Any], identity: dict[str, str], candidates:
     return record
 
 
-def _fail(conn: Any, call_num: int, status: str, node: str, error: str) -> None:
-    fastpath.update_call(conn, call_num, {"status": status, "node": node, "error": error, "finished_at": time.time()})
+def _fail(records: GroupCommit, call_num: int, status: str, node: str, error: str) -> None:
+    values = {"status": status, "node": node, "error": error, "finished_at": time.time()}
+    records.run(lambda c: fastpath.set_call(c, call_num, values), durable=True)
 
 
 def _candidates(ctx: Context, fn: dict[str, Any], holders: list[dict[str, Any]], node: str) -> list[dict[str, Any]]:

@@ -159,5 +159,6 @@ def _refresh(ctx: Context, row: dict[str, Any], node: dict[str, Any]) -> dict[st
     except FaasctlError:
         return row  # unreachable now: keep what we know
     changes = {k: remote[k] for k in REMOTE_FIELDS if k in remote}
-    fastpath.update_call(ctx.reader, int(row["call_num"]), changes)
+    if changes:  # through the process's one writer: in serve, beside its invocations' records
+        ctx.records.run(lambda c: fastpath.set_call(c, int(row["call_num"]), changes), durable=True)
     return {**row, **changes}

@@ -32,13 +32,16 @@ class StateConnection(sqlite3.Connection):
         return self.state_path.parent / "keys"
 
 
-def connect(path: Path) -> StateConnection:
+def connect(path: Path, shared: bool = False) -> StateConnection:
+    """A connection to the state file; `shared` lets threads other than this one use it
+    (the group-commit writer does: whichever thread leads, one at a time)."""
     if not path.exists():
         raise NotFound(f"no state file at {path}", "deploy a function first: faasctl fn deploy NAME PATH --runtime R")
     tighten(path.parent, PRIVATE_DIR)  # what an older faasctl made 0755/0644: two stats when private
     tighten(path, PRIVATE_FILE)
     try:
-        conn = sqlite3.connect(str(path), timeout=sqlite.BUSY_TIMEOUT_S, factory=StateConnection)
+        conn = sqlite3.connect(str(path), timeout=sqlite.BUSY_TIMEOUT_S, factory=StateConnection,
+                               check_same_thread=not shared)
         conn.state_path = path
         sqlite.prepare(conn)
     except sqlite3.Error as exc:
@@ -109,18 +112,30 @@ def _holders(conn: StateConnection, function: str, digest: str) -> list[sqlite3.
 
 
 def insert_call(conn: sqlite3.Connection, uid: str, fn: dict[str, Any], params: Any, is_async: bool) -> int:
+    """A new PENDING call in a transaction of its own (core.invoke batches it instead: `add_call`)."""
     with write(conn):
-        cur = conn.execute(
-            "INSERT INTO call (uid, func_name, version, params, status, result, error, log, node, start_kind,"
-            " is_async, created_at) VALUES (?,?,?,?, 'PENDING', '', '', '', '', '', ?, ?)",
-            (uid, fn["name"], fn["version"], json.dumps(params), int(is_async), time.time()))
-        return int(cur.lastrowid or 0)
+        return add_call(conn, uid, fn, params, is_async)
 
 
 def update_call(conn: sqlite3.Connection, call_num: int, values: dict[str, Any]) -> None:
-    fields = [f for f in CALL_RESULT_FIELDS if f in values]
-    if not fields:
+    if not any(f in values for f in CALL_RESULT_FIELDS):
         return
     with write(conn):
+        set_call(conn, call_num, values)
+
+
+def add_call(conn: sqlite3.Connection, uid: str, fn: dict[str, Any], params: Any, is_async: bool) -> int:
+    """Insert a PENDING call inside the caller's transaction; its number."""
+    cur = conn.execute(
+        "INSERT INTO call (uid, func_name, version, params, status, result, error, log, node, start_kind,"
+        " is_async, created_at) VALUES (?,?,?,?, 'PENDING', '', '', '', '', '', ?, ?)",
+        (uid, fn["name"], fn["version"], json.dumps(params), int(is_async), time.time()))
+    return int(cur.lastrowid or 0)
+
+
+def set_call(conn: sqlite3.Connection, call_num: int, values: dict[str, Any]) -> None:
+    """Record a call's outcome (the fields of CALL_RESULT_FIELDS in `values`) inside the caller's transaction."""
+    fields = [f for f in CALL_RESULT_FIELDS if f in values]
+    if fields:
         conn.execute(f"UPDATE call SET {', '.join(f + '=?' for f in fields)} WHERE call_num=?",
                      [values[f] for f in fields] + [call_num])
