@@ -76,7 +76,7 @@ def target(conn: StateConnection, function: str) -> dict[str, Any]:
         nodes = _holders(conn, function, fn["digest"])
     except sqlite3.OperationalError as exc:
         raise StateError(f"state file error: {exc}", "run any faasctl command that changes state to create it") from exc
-    identity = keyfiles.read(conn.keys_dir) or keyfiles.migrate(conn, conn.keys_dir)
+    identity = keyfiles.read_cached(conn.keys_dir) or keyfiles.migrate(conn, conn.keys_dir)
     return {"function": dict(fn), "nodes": [dict(n) for n in nodes], "identity": identity}
 
 
