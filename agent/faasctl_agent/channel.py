@@ -14,7 +14,7 @@ import logging
 import os
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Optional, Protocol
 from urllib.parse import urlparse
 
 from .framing import LineFramer, LineTooLong
@@ -39,7 +39,8 @@ def docker_address() -> tuple[str, str | int]:
     raise RuntimeError(f"DOCKER_HOST={host} is not supported for attach (unix or plain tcp only)")
 
 
-Done = Callable[[dict[str, Any] | None, BaseException | None], None]
+# Evaluated at import, and nodes run the agent on Python 3.9 (no `X | None` outside annotations).
+Done = Callable[[Optional[dict[str, Any]], Optional[BaseException]], None]  # noqa: UP045
 
 
 class Channel(Protocol):
