@@ -156,6 +156,14 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version(), "cpu": _cpu_model()}
 
 
+def report(rows: list[Row], what: str) -> None:
+    """Print the machine (every figure is read beside it), `what` was run, and the table."""
+    m = machine()
+    print(f"machine: {m['nproc']} cpus ({m['cpu']}), {m['memory']} RAM, kernel {m['kernel']}, docker {m['docker']}, "
+          f"python {m['python']}; {what}")
+    print(table(rows))
+
+
 def _cpu_model() -> str:
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):

@@ -24,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchlib import CLI, ROOT, Row, log, machine, pct, sh, table
+from benchlib import CLI, ROOT, Row, log, pct, report, sh
 from measure import raw_docker_run
 
 TRIVIAL = "def handle(params):\n    return 'ok'\n"
@@ -150,10 +150,7 @@ def main() -> None:
     args = p.parse_args()
     started = time.time()
     rows, image = run(args)
-    m = machine()
-    print(f"machine: {m['nproc']} cpus ({m['cpu']}), {m['memory']} RAM, kernel {m['kernel']}, docker "
-          f"{m['docker']}, python {m['python']}; image {image}; {time.time() - started:.0f} s")
-    print(table(rows))
+    report(rows, f"image {image}; {time.time() - started:.0f} s")
 
 
 if __name__ == "__main__":

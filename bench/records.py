@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchlib import HANDLER, WARM_FN, Row, bounded, log, machine, pct, platform_up, table
+from benchlib import HANDLER, WARM_FN, Row, bounded, log, pct, platform_up, report
 from measure import _threaded, agent_caller, core_caller, latencies, raw_roundtrip, throughput
 
 Caller = Callable[[], str]
@@ -251,11 +251,8 @@ def main() -> None:
             rows += invoke_rows(args, root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    m: dict[str, Any] = machine()
-    print(f"machine: {m['nproc']} cpus ({m['cpu']}), {m['memory']} RAM, kernel {m['kernel']}, docker {m['docker']}, "
-          f"python {m['python']}; load before {load}; code {code_under_test()}; {args.rounds} rounds; "
-          f"{time.time() - started:.0f} s")
-    print(table(rows))
+    report(rows, f"load before {load}; code {code_under_test()}; {args.rounds} rounds; "
+           f"{time.time() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import HANDLER, WARM_FN, Row, log, machine, platform_up, table
+from benchlib import HANDLER, WARM_FN, Row, log, platform_up, report
 
 HERE = Path(__file__).resolve().parent
 
@@ -84,10 +84,7 @@ def main() -> None:
         rows.append(Row(f"{what}, after", statistics.median(after), unit, statistics.median(before),
                         note="turns: " + ", ".join(f"{v:.3g}" for v in after) + "; per-pair after/before: "
                         + ", ".join(f"{r:.2f}" for r in ratios) + f" (median {statistics.median(ratios):.2f})"))
-    m = machine()
-    print(f"machine: {m['nproc']} cpus ({m['cpu']}), kernel {m['kernel']}, docker {m['docker']}, python "
-          f"{m['python']}; load before {load}; before {args.before}, after {args.after}; {args.pairs} pairs")
-    print(table(rows))
+    report(rows, f"load before {load}; before {args.before}, after {args.after}; {args.pairs} pairs")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import CLI, ROOT, Row, log, machine, pct, sh, table
+from benchlib import CLI, ROOT, Row, log, pct, report, sh
 from measure import raw_docker_run
 
 READS = ("import os\n\ndef handle(params):\n    d = '/var/run/secrets/faasctl'\n"
@@ -114,10 +114,7 @@ def main() -> None:
     args = p.parse_args()
     started = time.time()
     rows, image = run(args)
-    m = machine()
-    print(f"machine: {m['nproc']} cpus ({m['cpu']}), {m['memory']} RAM, kernel {m['kernel']}, docker "
-          f"{m['docker']}, python {m['python']}; image {image}; {time.time() - started:.0f} s")
-    print(table(rows))
+    report(rows, f"image {image}; {time.time() - started:.0f} s")
 
 
 if __name__ == "__main__":

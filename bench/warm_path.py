@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from benchlib import ECHO, HANDLER, PROBE, WARM_FN, Row, bounded, log, machine, pct, platform_up, sh, table
+from benchlib import ECHO, HANDLER, PROBE, WARM_FN, Row, bounded, log, pct, platform_up, report, sh
 from measure import _threaded, agent_caller, channel_kinds, hello_caller
 from raw_baselines import _container
 from warm_parts import runner_attach, runner_channel, runner_sockchannel, runner_unix, unix_echo
@@ -167,10 +167,7 @@ def main() -> None:
     args = p.parse_args()
     started, load = time.time(), Path("/proc/loadavg").read_text().split()[0]
     rows, extra = run(args)
-    m = machine()
-    print(f"machine: {m['nproc']} cpus ({m['cpu']}), kernel {m['kernel']}, docker {m['docker']}, python {m['python']}; "
-          f"load before {load}; {args.rounds} rounds x {args.calls} calls; {time.time() - started:.0f} s")
-    print(table(rows))
+    report(rows, f"load before {load}; {args.rounds} rounds x {args.calls} calls; {time.time() - started:.0f} s")
     if extra:
         print("\nagent self time under warm calls (py-spy, share of samples):\n\n| share | frame |\n| ---: | --- |")
         print("\n".join(extra))

@@ -11,13 +11,13 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.platform import Platform
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -103,15 +103,6 @@ def idle_stems(platform: Platform) -> int:
     return sum(n for key, n in status.get("stem_cells", {}).items() if key.endswith("|node"))
 
 
-def wait_until(check: Any, seconds: float = 60.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return bool(check())
-
-
 @pytest.mark.parametrize("preload", ["none", "function", "runtime"])
 @pytest.mark.parametrize("kind", ["command", "handler", "lambda"])
 def test_node_function_with_an_npm_tarball(node_runtime: Platform, tmp_path: Path, kind: str, preload: str) -> None:
@@ -121,7 +112,7 @@ def test_node_function_with_an_npm_tarball(node_runtime: Platform, tmp_path: Pat
                            *OPTIONS[kind], "--json")
     assert json.loads(out.stdout)["nodes"]["local"]["dependencies"] in ("installed", "cached")
     if preload == "runtime":
-        assert wait_until(lambda: idle_stems(node_runtime) >= 1), "no Node stem cell became ready"
+        assert wait_until(lambda: idle_stems(node_runtime) >= 1, 60.0), "no Node stem cell became ready"
     call = invoke(node_runtime, name, "-p", "word=hi")
     assert call["status"] == "DONE", call
     result = json.loads(call["result"])

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.support.platform import Platform
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -27,15 +28,6 @@ def deploy(platform: Platform, tmp_path: Path, name: str, body: str, *opts: str)
     src.mkdir()
     (src / "main.py").write_text(body)
     platform.cli("fn", "deploy", name, str(src), "--runtime", "python", "--handler", "main:handle", *opts)
-
-
-def wait_until(check: Any, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return bool(check())
 
 
 def invoke(platform: Platform, name: str, *args: str) -> dict[str, Any]:

@@ -11,13 +11,13 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.platform import Platform
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -54,15 +54,6 @@ def deploy(platform: Platform, tmp_path: Path, name: str, body: str, *opts: str)
 
 def invoke(platform: Platform, name: str, *args: str) -> dict[str, Any]:
     return dict(json.loads(platform.cli("invoke", name, "--json", *args, check=False).stdout))
-
-
-def wait_until(check: Any, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return bool(check())
 
 
 def counters(platform: Platform) -> dict[str, int]:

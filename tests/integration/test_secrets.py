@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.support.platform import Platform
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -126,7 +127,7 @@ def test_secret_is_a_read_only_file_of_the_function(platform: Platform, tmp_path
     if preload == "runtime":  # the first call specialises a started stem cell (root until init)
         def stems() -> int:
             return sum(json.loads(platform.cli("node", "status", "local", "--json").stdout)["stem_cells"].values())
-        assert wait_until(lambda: stems() >= 1)
+        assert wait_until(lambda: stems() >= 1, 30.0)
     seen = probe(platform, name, secrets=[f"file-{preload}"], env=["A"])
     if preload == "runtime":
         assert seen["_call"]["startKind"] == "prewarm"
@@ -141,17 +142,6 @@ def test_secret_is_a_read_only_file_of_the_function(platform: Platform, tmp_path
                  handler=False)
     assert cmd["secrets"] == [f"file-{preload}"]
     assert probe(platform, f"{name}-cmd", secrets=[f"file-{preload}"])[f"file-{preload}"]["sha256"] == sha(value)
-
-
-def wait_until(check: Any, seconds: float = 30.0) -> bool:
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return bool(check())
 
 
 def test_the_value_appears_nowhere_else(platform: Platform, tmp_path: Path, docker: Any) -> None:
@@ -212,7 +202,8 @@ def test_rotation_reaches_new_containers_and_restart_recycles_warm_ones(platform
     caller = threading.Thread(target=lambda: slow.update(json.loads(platform.cli(
         "invoke", "rot", "--json", "--data", params, process=True).stdout)))
     caller.start()
-    assert wait_until(lambda: json.loads(platform.cli("node", "status", "local", "--json").stdout)["running"] >= 1)
+    assert wait_until(lambda: json.loads(platform.cli("node", "status", "local", "--json").stdout)["running"] >= 1,
+                      30.0)
     restarted = set_secret(platform, "rotated", b"three", "--restart")
     assert restarted["nodes"]["local"]["recycled"] >= 1
     caller.join(60)
