@@ -50,8 +50,8 @@ def test_the_runner_volume_holds_every_runner_module() -> None:
     name, tar = ops.runner_source()
     with tarfile.open(fileobj=io.BytesIO(tar)) as tf:
         names = sorted(tf.getnames())
-    assert names == ["command.js", "faasctl_http.py", "faasctl_kinds.py", "lambda.js", "runner.js", "runner.py",
-                     "ustar.js"]
+    assert names == ["command.js", "faasctl_command.py", "faasctl_http.py", "faasctl_kinds.py", "lambda.js",
+                     "runner.js", "runner.py", "ustar.js"]
     assert name.startswith("faasctl-n1-runner-") and ops.runner_source()[0] == name  # named by content
 
 
