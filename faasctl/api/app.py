@@ -89,7 +89,7 @@ def create_app(ctx: Context | None = None, token: str | None = None, max_body: i
     """Build the app over one state file (ctx's settings). `token`, if set, is required on every request."""
     import asyncio
 
-    from . import functions_http, seed, v1
+    from . import functions_http, seed, v1, versions
     from .prober import Prober
 
     core = CoreRunner(ctx or Context())
@@ -110,6 +110,7 @@ def create_app(ctx: Context | None = None, token: str | None = None, max_body: i
     install_error_handlers(app)
     app.include_router(seed.router)
     app.include_router(v1.router)
+    app.include_router(versions.router)
     app.include_router(functions_http.router)
     app.add_middleware(BodyLimit, max_body=max_body)
     if token:

@@ -91,6 +91,8 @@ class NodeOut(BaseModel):
     stem_cells: dict[str, int] = Field(default_factory=dict, description="idle stem cells per runtime (when up)")
     drained: bool = Field(False, description="placement gives it no new calls; its running calls finish")
     drained_since: float | None = None
+    out_of_date: list[dict[str, Any]] = Field(default_factory=list, description="functions whose current "
+                                              "version there is not the state's: {function, has, wants}")
 
 
 class RuntimeIn(BaseModel):
@@ -177,9 +179,56 @@ class CallOut(BaseModel):
     startMs: float | None = None
     runMs: float | None = None
     version: int | None = None
+    alias: str = Field("", description="the alias it was called through (`live` for a plain call when set)")
     is_async: bool = Field(False, alias="async")
     createdAt: float | None = None
     finishedAt: float | None = None
+
+
+class VersionOut(BaseModel):
+    version: int
+    digest: str
+    created_at: float
+    runtime: str
+    kind: str
+    handler: str
+    policy: dict[str, Any]
+    env: list[str] = Field(description="names only")
+    secrets: list[str]
+    calls: int
+    errors: int
+    current: bool
+    aliases: list[str]
+    nodes: list[str] = Field(description="nodes holding it loaded")
+
+
+class RollbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: int | None = Field(None, ge=1, le=2**31, description="the version (default: the one before the current)")
+
+
+class RollbackOut(BaseModel):
+    function: str
+    version: int
+    changed: bool
+    nodes: dict[str, Any] = Field(default_factory=dict, description="per node: {reused: warm pool reused}")
+    failed: dict[str, str] = Field(default_factory=dict, description="nodes left out of date, with why")
+
+
+class AliasIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1, le=2**31)
+    weights: dict[str, float] = Field(default_factory=dict, examples=[{"3": 0.1}],
+                                      description="at most one other version and its share of calls (0..1)")
+
+
+class AliasOut(BaseModel):
+    alias: str
+    version: int
+    canary_version: int | None = None
+    canary_weight: float = 0.0
 
 
 class LogsOut(BaseModel):

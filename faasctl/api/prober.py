@@ -3,7 +3,8 @@
 Requests skip a suspect node (CoreRunner's Contexts have `probe_inline` off); every
 TICK this task looks for nodes whose window ended, claims each (so a CLI caller or a
 second serve on the same state file does not probe it too) and sends hellos in
-parallel. A node that answers is used again by the next request.
+parallel. A node that answers is used again by the next request, and first gets the
+versions it missed while down (versionsync.converge: a rollback it did not take).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from ..core import health
+from ..core import health, versionsync
 from ..core.context import Context
 from ..core.invoke import CONNECT_TIMEOUT
 from ..errors import FaasctlError
@@ -50,6 +51,10 @@ class Prober:
             probe.wait(CONNECT_TIMEOUT + 1.0)
             if probe.settle(conn):
                 back.append(probe.node["name"])
+        if back:
+            synced = versionsync.converge(ctx, back)
+            for name, error in synced["failed"].items():
+                log.warning("node %s answers again but could not be brought up to date: %s", name, error)
         return back
 
     async def run(self) -> None:

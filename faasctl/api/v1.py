@@ -16,7 +16,7 @@ from ..core import calls, functions, invoke, nodes, nodestatus, runtimes
 from ..core.context import Context
 from ..core.names import NAME_MAX
 from ..core.policy import Spec, with_options
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from .deps import core_of
 from .models import (
     CallOut,
@@ -168,10 +168,16 @@ async def invoke_function(
     response: Response,
     body: InvocationIn | None = None,
     is_async: Annotated[bool, Query(alias="async", description="Answer 202 at once; poll /v1/calls/{n}")] = False,
+    version: Annotated[int | None, Query(ge=1, le=2**31, description="Call this version")] = None,
+    alias: Annotated[str | None, Query(min_length=1, max_length=40, description="Call the version this alias "
+                                       "names (without either: `live` if set, else the current version)")] = None,
 ) -> Any:
     """Call a function: sync answers with the finished call (status DONE, ERROR or TIMEOUT)."""
     body = body or InvocationIn.model_validate({})
-    record = await core_of(request)(invoke.invoke, name, body.params, is_async=is_async, node=body.node)
+    if version is not None and alias is not None:
+        raise InvalidInput("give version or alias, not both", "drop one of the two query parameters")
+    ref = f"{name}@{version}" if version is not None else f"{name}@{alias}" if alias is not None else name
+    record = await core_of(request)(invoke.invoke, ref, body.params, is_async=is_async, node=body.node)
     if is_async:
         response.status_code = 202
     return record

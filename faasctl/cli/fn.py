@@ -9,9 +9,11 @@ from typing import Any, List, Optional
 import typer
 
 from ..core.policy import Spec, with_options
+from . import fnversions
 from .output import emit_json, ms, table
 
-app = typer.Typer(help="Deploy, list and remove functions.", no_args_is_help=True)
+app = typer.Typer(help="Deploy, list and remove functions; their versions, rollbacks and aliases.",
+                  no_args_is_help=True)
 
 
 def _option(spec: Spec) -> tuple[Any, Any]:
@@ -44,6 +46,9 @@ def deploy(
                                                "current version's). Set it first: faasctl secret set NAME."),
     no_env: bool = typer.Option(False, "--no-env", help="Deploy without the current version's environment."),
     no_secrets: bool = typer.Option(False, "--no-secrets", help="Deploy without the current version's secrets."),
+    keep_versions: int | None = typer.Option(None, "--keep-versions", help="How many versions the nodes keep "
+                                                "loaded for instant rollback (default 5; older ones are removed "
+                                                "from the nodes, never from the state)."),
     policy: dict[str, Any] | None = None,
 ) -> None:
     """Check the archive, push it to the nodes, install its requirements, make it callable.
@@ -70,13 +75,17 @@ def deploy(
     print(f"  deploying {name} from {source}...", file=sys.stderr, flush=True)
     with fanout.reporting(reporter()):  # a deploy to several nodes reports each node
         data = functions.deploy(Context(), name, source, runtime, handler=handler, policy=policy, kind=kind,
-                                env=variables, secrets=names)
+                                env=variables, secrets=names, keep_versions=keep_versions)
     if json_out:
         emit_json(data)
         return
     state = "deployed" if data["changed"] else "unchanged"
     deps = ", ".join(f"{n}: deps {r['dependencies']}" for n, r in data["nodes"].items())
     print(f"function {name} {state}: version {data['version']} ({data['digest'][:12]}, {data['kind']}) on {deps}")
+    if data["live"] not in (None, data["version"]):
+        print(f"  alias live still names version {data['live']}, which plain calls get; move it with: "
+              f"faasctl fn alias {name} live --version {data['version']}", file=sys.stderr)
+    fnversions._freed(data["gc"])
 
 
 @app.command("list")
@@ -105,3 +114,6 @@ def rm(name: str) -> None:
 
     functions.remove(Context(), name)
     print(f"function {name} removed")
+
+
+fnversions.register(app)

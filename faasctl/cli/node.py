@@ -9,6 +9,7 @@ from typing import Any, List
 import typer
 
 from ..core.policy import SPECS
+from . import nodesync
 from .output import emit_json, progress, table
 
 app = typer.Typer(help="Add, list and remove nodes (machines that run functions).", no_args_is_help=True)
@@ -73,10 +74,22 @@ def add(
                  "host_key_fingerprint": host_key_fingerprint, "accept_new_host_key": accept_new_host_key}
         spec = NodeSpec.parse(name, {k: v for k, v in entry.items() if v is not None})
         node = bootstrap_node(ctx, spec, progress(name))
+    _catch_up(ctx, [node["name"]])
     if json_out:
         emit_json(node)
     else:
         print(f"node {node['name']} ready: agent {node['agent_version']} at {node['zmq_endpoint']}")
+
+
+def _catch_up(ctx: Any, names: list[str]) -> None:
+    """A node repaired or upgraded gets the versions it missed while down (a rollback)."""
+    from ..core import versionsync
+
+    synced = versionsync.converge(ctx, names)
+    for node, done in synced["synced"].items():
+        print(f"  {node}: brought up to date: {', '.join(done)}", file=sys.stderr)
+    for node, error in synced["failed"].items():
+        print(f"  {node}: still out of date ({error}); retry with: faasctl node sync {node}", file=sys.stderr)
 
 
 @app.command("import")
@@ -93,6 +106,7 @@ def import_(
     ctx = Context()
     specs = inv.load(inventory)
     _fan_out(ctx, specs, lambda spec, say: bootstrap_node(ctx, spec, say), parallel, json_out)
+    _catch_up(ctx, [str(s.name) for s in specs])
 
 
 @app.command("upgrade")
@@ -114,6 +128,7 @@ def upgrade(
         print("no SSH nodes to upgrade (the local node runs this faasctl's agent already)", file=sys.stderr)
         return
     _fan_out(ctx, specs, lambda spec, say: bootstrap_node(ctx, spec, say), parallel, json_out)
+    _catch_up(ctx, [str(s.name) for s in specs])
 
 
 def _fan_out(ctx: Any, specs: list[Any], work: Any, parallel: int, json_out: bool) -> None:
@@ -179,8 +194,8 @@ def list_(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     entries = nodestatus.gather(Context())
     if json_out:
         emit_json([{**e["node"], "status": e["status"], "health": health.view(e["health"]),
-                    "drained": e["drained_since"] is not None, "drained_since": e["drained_since"]}
-                   for e in entries])
+                    "drained": e["drained_since"] is not None, "drained_since": e["drained_since"],
+                    "out_of_date": e["out_of_date"]} for e in entries])
         return
     table(["name", "kind", "host", "state", "agent", "running", "warm", "endpoint"],
           [[n["name"], n["kind"], n["host"] + (f":{n['port']}" if n["kind"] == "ssh" else ""), _state(e),
@@ -190,6 +205,10 @@ def list_(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     for e in entries:
         if e["health"]:
             print(f"{e['node']['name']}: {e['health']['last_error']}", file=sys.stderr)
+        if e["out_of_date"]:
+            print(f"{e['node']['name']}: out of date: " + ", ".join(
+                f"{o['function']} at version {o['has']}, current {o['wants']}" for o in e["out_of_date"])
+                + f"; run `faasctl node sync {e['node']['name']}` once it answers", file=sys.stderr)
 
 
 def _state(entry: dict[str, Any]) -> str:
@@ -197,6 +216,7 @@ def _state(entry: dict[str, Any]) -> str:
 
     suspect = entry["health"]
     state = health.describe(suspect) if suspect else "up" if entry["status"]["up"] else "DOWN"
+    state += ", out of date" if entry["out_of_date"] else ""
     return f"{state}, drained" if entry["drained_since"] is not None else state
 
 
@@ -258,3 +278,6 @@ def rm(
     for name in names:
         nodes.remove(ctx, name, keep=keep, progress=progress(name), force=force)
         print(f"node {name} removed")
+
+
+nodesync.register(app)

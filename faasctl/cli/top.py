@@ -31,7 +31,8 @@ def parse_params(pairs: list[str], data: str | None) -> Any:
 def register(app: typer.Typer) -> None:
     @app.command("invoke")
     def invoke(
-        name: str = typer.Argument(..., help="Function to call."),
+        name: str = typer.Argument(..., help="Function to call: NAME (its `live` alias if set, else its current "
+                                   "version), NAME@N (version N) or NAME@ALIAS."),
         param: List[str] = typer.Option(None, "--param", "-p", help="KEY=VALUE parameter (repeatable)."),
         data: str = typer.Option(None, "--data", "-d", help="Parameters as one JSON value."),
         json_out: bool = typer.Option(False, "--json", help="Print the whole call record as JSON."),

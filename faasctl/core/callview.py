@@ -20,6 +20,6 @@ def call_view(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"], "result": row.get("result") or "",
         "error": row.get("error") or "", "node": row.get("node") or "", "startKind": row.get("start_kind") or "",
         "queueMs": row.get("queue_ms"), "startMs": row.get("start_ms"), "runMs": row.get("run_ms"),
-        "version": row.get("version"), "async": bool(row.get("is_async")),
+        "version": row.get("version"), "alias": row.get("alias") or "", "async": bool(row.get("is_async")),
         "createdAt": row.get("created_at"), "finishedAt": row.get("finished_at"),
     }

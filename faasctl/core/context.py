@@ -34,9 +34,11 @@ class Context:
 
     @cached_property
     def fast(self) -> StateConnection:
-        from ..state import fastpath
+        from ..state import columns, fastpath
 
-        return fastpath.connect(self.settings.state_path)
+        conn = fastpath.connect(self.settings.state_path)
+        columns.ensure(conn)  # `invoke` may be the first command a newer faasctl runs on an older file
+        return conn
 
     @cached_property
     def records(self) -> GroupCommit:
@@ -55,9 +57,8 @@ class Context:
         call counts. Only a home without a state file opens the ORM engine, which makes it."""
         if not self.settings.state_path.exists():
             self.engine  # noqa: B018  (opening it creates the file and its tables)
-        from ..state import aggregates, columns
+        from ..state import aggregates
 
-        columns.ensure(self.fast)
         aggregates.ensure(self.fast)
         return self.fast
 

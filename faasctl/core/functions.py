@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +11,8 @@ from sqlmodel import func, select
 
 from ..errors import AgentError, InvalidInput, NotFound
 from ..state.db import get_or_raise, transaction
-from ..state.models import Deployment, Function, FunctionConfig, FunctionVersion
-from . import artifacts, fanout, listing, nodes, placement, runtimes
+from ..state.models import Deployment, Function, FunctionAlias, FunctionConfig, FunctionVersion, NodeVersion
+from . import artifacts, listing, nodes, placement, rollout, runtimes, versions
 from . import policy as policy_model
 from . import secrets as fnsecrets
 from .context import Context
@@ -36,16 +35,19 @@ def get(ctx: Context, name: str) -> dict[str, Any]:
 
 def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handler: str = "",
            filename: str = "", policy: dict[str, Any] | None = None, kind: str = "",
-           env: dict[str, str] | None = None, secrets: list[str] | None = None) -> dict[str, Any]:
+           env: dict[str, str] | None = None, secrets: list[str] | None = None,
+           keep_versions: int | None = None) -> dict[str, Any]:
     """Check, push and deploy to the function's nodes; record the version only if all took it.
 
     `policy` holds the options to change (policy.FUNCTION_KEYS); those left out keep their
     value. `placement` and `pin` stay here; the rest goes to the nodes. `kind` is the
     calling contract (faasctl_agent.kinds); none keeps today's rule (handler or command).
     `env` and `secrets` (names), when given, replace the current version's; a change is a
-    new version.
+    new version. `keep_versions`: how many versions the nodes keep loaded (versions.py).
     """
     check_name(name, "function")
+    if keep_versions is not None and not 1 <= keep_versions <= 100:
+        raise InvalidInput(f"--keep-versions {keep_versions} is out of range", "give 1 to 100 (the default is 5)")
     rt = runtimes.get(ctx, runtime)
     clean = check_policy(policy or {})
     for key in set(clean) - set(policy_model.FUNCTION_KEYS):
@@ -61,65 +63,61 @@ def deploy(ctx: Context, name: str, source: Path | bytes, runtime: str, *, handl
     with transaction(ctx.engine) as s:
         prior = s.get(Function, name)
         merged = {**(prior.policy if prior else {}), **clean}
-        version = _next_version(s, name, prior, prior is None or prior.digest != art.digest
-                                or fnsecrets.config_of(s, prior) != config)
-    args = {"function": name, "digest": art.digest, "mode": "command" if kind == kinds.COMMAND else "handler",
-            "handler": handler, "kind": kind, "version": version,
-            "runtime": {k: rt[k] for k in ("image", "path", "dependencies", "run", "handler", "runner")},
-            **merged, **config}
-    if rt.get("stem_cells") is not None:
-        args["stem_cells"] = rt["stem_cells"]
-    results, failed = _deploy_everywhere(ctx, rt, art.digest, args, targets)
+        changed = prior is None or prior.digest != art.digest or fnsecrets.config_of(s, prior) != config
+        version = _last_version(s, name) + 1 if changed else prior.version  # type: ignore[union-attr]
+    args = rollout.agent_args(name, art.digest, version, kind, handler, rt, merged, config)
+    results, failed = rollout.everywhere(ctx, rt, args, targets)
     with transaction(ctx.engine) as s:
         fn = s.get(Function, name)
         changed = fn is None or fn.digest != art.digest or fnsecrets.config_of(s, fn) != config
         if fn is None:  # new, or removed before: its versions (and calls) are kept, so numbering goes on
-            last = s.exec(select(func.max(FunctionVersion.version))
-                          .where(FunctionVersion.function_name == name)).one()
-            fn = Function(name=name, runtime_name=runtime, version=int(last or 0))
+            fn = Function(name=name, runtime_name=runtime)
         if changed:
-            fn.version += 1
-            s.add(FunctionVersion(function_name=name, version=fn.version, digest=art.digest,
-                                  filename=art.filename, size=art.size, kind=kind))
+            fn.version = _last_version(s, name) + 1
             if config["env"] or config["secrets"]:
                 s.merge(FunctionConfig(function_name=name, version=fn.version, **config))
-        else:
-            _set_version_kind(s, name, fn.version, kind)
+        s.merge(_version_row(s, name, fn.version, art, kind, runtime, handler, merged))
         fn.runtime_name, fn.digest, fn.handler, fn.kind = runtime, art.digest, handler, kind
         fn.mode = "command" if kind == kinds.COMMAND else "handler"
         fn.policy = merged
         fn.placement = placement_policy or fn.placement
         fn.pinned = pinned if pinned is not None else fn.pinned
+        fn.keep_versions = keep_versions or fn.keep_versions or 5
         fn.updated_at = time.time()
         s.add(fn)
         for node_name in results:
             s.merge(Deployment(function_name=name, node_name=node_name, digest=art.digest, version=fn.version))
+            s.merge(NodeVersion(function_name=name, node_name=node_name, version=fn.version, digest=art.digest))
         data = function_dict(fn)
     data.update(config)  # names and plain values only: a secret's value is never in the state
     data["changed"] = changed
     data["nodes"] = results
+    data["live"] = versions.live_alias(ctx, name)
+    data["gc"] = versions.collect(ctx, name)
     if failed:
         raise AgentError(f"{name} was deployed on {len(results)} of {len(targets)} nodes; failed on "
-                           + "; ".join(f"{o.name}: {o.error}" for o in failed),
-                           "fix those nodes (faasctl node status NAME), then deploy again; it sends what is missing")
+                         + rollout.failures(failed),
+                         "fix those nodes (faasctl node status NAME), then deploy again; it sends what is missing")
     return data
 
 
-def _next_version(s: Any, name: str, prior: Function | None, changed: bool) -> int:
-    """The version number this deploy will have (the runner tells Lambda functions theirs)."""
-    if prior is not None:
-        return prior.version + changed
+def _last_version(s: Any, name: str) -> int:
+    """The highest version number ever given (a rollback makes an older one current, and a
+    removed function's versions are kept), so a new version never reuses a number."""
     last = s.exec(select(func.max(FunctionVersion.version)).where(FunctionVersion.function_name == name)).one()
-    return int(last or 0) + 1
+    return int(last or 0)
 
 
-def _set_version_kind(s: Any, name: str, version: int, kind: str) -> None:
-    """The same code deployed again with another kind: its version now runs as that kind."""
-    row = s.exec(select(FunctionVersion).where(FunctionVersion.function_name == name,
-                                               FunctionVersion.version == version)).first()
-    if row is not None and row.kind != kind:
-        row.kind = kind
-        s.add(row)
+def _version_row(s: Any, name: str, version: int, art: artifacts.Artifact, kind: str, runtime: str,
+                 handler: str, policy: dict[str, Any]) -> FunctionVersion:
+    """The version's row, new or as redeployed (the same code with another kind or policy)."""
+    row: FunctionVersion | None = s.exec(select(FunctionVersion).where(FunctionVersion.function_name == name,
+                                                                       FunctionVersion.version == version)).first()
+    if row is None:
+        row = FunctionVersion(function_name=name, version=version, digest=art.digest, filename=art.filename,
+                              size=art.size)
+    row.kind, row.runtime_name, row.handler, row.policy = kind, runtime, handler, policy
+    return row
 
 
 def check_kind(kind: str, handler: str, rt: dict[str, Any]) -> tuple[str, str]:
@@ -139,50 +137,7 @@ def check_kind(kind: str, handler: str, rt: dict[str, Any]) -> tuple[str, str]:
     return kind, handler
 
 
-def check_runner_echo(node: str, runner: str, reply: dict[str, Any]) -> None:
-    """The agent says which runner it will start; one older than runners says none and
-    would start Python's in a Node image, so such a deploy fails with what to do."""
-    if reply.get("runner", "python") != runner:
-        raise AgentError(f"node {node}'s agent cannot start the {runner} runner",
-                         f"upgrade it: faasctl node upgrade {node}")
-
-
-def _deploy_everywhere(ctx: Context, rt: dict[str, Any], digest: str, args: dict[str, Any],
-                       targets: list[dict[str, Any]]) -> tuple[dict[str, Any], list[fanout.Outcome]]:
-    """Runtime, artifact and deploy on each node; several nodes in parallel, each on its own.
-
-    With one node its error is raised as is (its own exit code). With several, every
-    node that took the version is recorded even if others failed.
-    """
-
-    def on_node(node: dict[str, Any], progress: Callable[[str], None]) -> dict[str, Any]:
-        progress("runtime image")
-        runtimes.ensure_on_node(ctx, rt, node)
-        progress("push archive")
-        artifacts.push(ctx, node, digest)
-        if args["secrets"]:
-            progress("secrets")
-            fnsecrets.push(ctx, node, args["secrets"])
-        progress("install and load")
-        reply: dict[str, Any] = ctx.client(node).request("deploy", args, timeout=1800)
-        if (args["env"] or args["secrets"]) and not reply.get("configured"):
-            raise AgentError(f"the agent on node {node['name']} is older than this faasctl and ignores --env "
-                             "and --secret", f"upgrade it: faasctl node upgrade {node['name']}, then deploy again")
-        if reply.get("kind", kinds.NATIVE if args["mode"] == "handler" else kinds.COMMAND) != args["kind"]:
-            raise AgentError(f"node {node['name']}'s agent does not know kind {args['kind']}",
-                             f"upgrade it: faasctl node upgrade {node['name']}")  # an agent older than kinds
-        check_runner_echo(str(node["name"]), str(args["runtime"]["runner"]), reply)
-        return reply
-
-    if len(targets) == 1:
-        return {targets[0]["name"]: on_node(targets[0], lambda _step: None)}, []
-    outcomes = fanout.run(targets, lambda n: str(n["name"]), on_node, total=3)
-    results = {o.name: o.value for o in outcomes if o.ok}
-    failed = [o for o in outcomes if not o.ok]
-    if not results:
-        raise AgentError("the deploy failed on every node: " + "; ".join(f"{o.name}: {o.error}" for o in failed),
-                         failed[0].hint or "check the nodes with `faasctl node list`")
-    return results, failed
+check_runner_echo = rollout.check_runner_echo
 
 
 all_functions = listing.all_functions  # plain sqlite3, per-function counts (listing.py)
@@ -195,9 +150,10 @@ def remove(ctx: Context, name: str) -> None:
     for dep in deps:
         node = nodes.get(ctx, dep.node_name)
         ctx.client(node).request("remove_function", {"function": name}, timeout=60)
-    with transaction(ctx.engine) as s:
-        for dep in s.exec(select(Deployment).where(Deployment.function_name == name)):
-            s.delete(dep)
+    with transaction(ctx.engine) as s:  # its versions stay (numbering goes on); where they ran does not
+        for table in (Deployment, NodeVersion, FunctionAlias):
+            for row in s.exec(select(table).where(table.function_name == name)):
+                s.delete(row)
         fn = s.get(Function, name)
         if fn is not None:
             s.delete(fn)

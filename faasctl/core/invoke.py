@@ -29,6 +29,7 @@ from ..state import fastpath
 from . import health, placement
 from .callview import call_view
 from .context import Context
+from .names import parse_ref
 
 if TYPE_CHECKING:
     from ..state.groupcommit import GroupCommit
@@ -48,10 +49,13 @@ def check_params(params: Any) -> Any:
 def invoke(ctx: Context, name: str, params: Any, *, is_async: bool = False, node: str = "",
            retries: int = 0, raise_on_failure: bool = False, force_probe: bool = False,
            http: dict[str, Any] | None = None) -> dict[str, Any]:
-    """`http`: the HTTP request of serve's /function/NAME (api/functions_http.py), sent beside params."""
+    """`name` may be `NAME@N` (one version) or `NAME@ALIAS`; a plain name follows the `live`
+    alias when it exists (core/versions.py). `http`: the HTTP request of serve's
+    /function/NAME (api/functions_http.py), sent beside params."""
     check_params(params)
     conn = ctx.fast
-    target = fastpath.target(conn, name)
+    name, version, alias = parse_ref(name)
+    target = fastpath.target(conn, name, version, alias)
     fn, identity = target["function"], target["identity"]
     ordered = _candidates(ctx, fn, target["nodes"], node)
     probes: list[health.Probe] = []
@@ -130,7 +134,7 @@ def _run(ctx: Context, fn: dict[str, Any], identity: dict[str, str], candidates:
     records.run(lambda c: fastpath.set_call(c, call_num, values), durable=True)
     # params go in as stored (JSON text), so a string param is not mistaken for stored JSON
     record = call_view({"call_num": call_num, "func_name": name, "params": json.dumps(params),
-                        "is_async": is_async, "version": fn["version"], "status": "PENDING",
+                        "is_async": is_async, "version": fn["version"], "alias": fn["alias"], "status": "PENDING",
                         "created_at": reply.get("accepted_at"), **values})
     if raise_on_failure:
         check_outcome(record)

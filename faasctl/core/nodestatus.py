@@ -20,7 +20,7 @@ from sqlmodel import select
 from ..errors import NotFound
 from ..state.db import transaction
 from ..state.models import Node, NodeDrain
-from . import health, nodes
+from . import health, nodes, versionsync
 from .context import Context
 
 
@@ -53,16 +53,19 @@ def gather(ctx: Context) -> list[dict[str, Any]]:
     live = {n["name"]: health.checked_status(ctx, n, before.get(n["name"])) for n in known}
     after = health.read_all(ctx.fast)
     marks = drained(ctx)
+    stale = versionsync.out_of_date(ctx)
     return [{"node": n, "status": live[n["name"]], "health": after.get(n["name"]),
-             "drained_since": marks.get(n["name"])} for n in known]
+             "drained_since": marks.get(n["name"]), "out_of_date": stale.get(n["name"], [])} for n in known]
 
 
 def flat(entry: dict[str, Any]) -> dict[str, Any]:
     """One `gather` entry as a NodeOut row: the stored node, then the agent's status reply
     (`up`, `running`, `warm`, `stem_cells`, ... or `up: false` and `error`), then
-    `health.view` (`suspect`, ...), then `drained` and `drained_since`."""
+    `health.view` (`suspect`, ...), then `drained`, `drained_since` and `out_of_date` (the
+    functions whose current version there is not the state's: versionsync.py)."""
     return {**entry["node"], **entry["status"], **health.view(entry["health"]),
-            "drained": entry["drained_since"] is not None, "drained_since": entry["drained_since"]}
+            "drained": entry["drained_since"] is not None, "drained_since": entry["drained_since"],
+            "out_of_date": entry["out_of_date"]}
 
 
 def with_status(ctx: Context) -> list[dict[str, Any]]:
@@ -75,4 +78,4 @@ def one(ctx: Context, name: str) -> dict[str, Any]:
     node = nodes.get(ctx, name)
     live = health.checked_status(ctx, node, health.read_all(ctx.fast).get(name), force=True)
     return {"node": node, "status": live, "health": health.read_all(ctx.fast).get(name),
-            "drained_since": drained(ctx).get(name)}
+            "drained_since": drained(ctx).get(name), "out_of_date": versionsync.out_of_date(ctx).get(name, [])}

@@ -21,6 +21,18 @@ ADDED: tuple[tuple[str, str, str, str], ...] = (
      "AND f.digest = function_version.digest), 'command')"),
     # every runtime made before runtimes named their runner ran the Python one
     ("runtime", "runner", "VARCHAR NOT NULL DEFAULT 'python'", "UPDATE runtime SET runner = 'python'"),
+    # issue 14: versions carry what a rollback needs; before, only the function row had it
+    ("function", "keep_versions", "INTEGER NOT NULL DEFAULT 5", ""),
+    ("function_version", "runtime_name", "VARCHAR NOT NULL DEFAULT ''",
+     "UPDATE function_version SET runtime_name = COALESCE((SELECT f.runtime_name FROM function f "
+     "WHERE f.name = function_name), '')"),
+    ("function_version", "handler", "VARCHAR NOT NULL DEFAULT ''",
+     "UPDATE function_version SET handler = COALESCE((SELECT f.handler FROM function f "
+     "WHERE f.name = function_name), '')"),
+    ("function_version", "policy", "VARCHAR NOT NULL DEFAULT '{}'",
+     "UPDATE function_version SET policy = COALESCE((SELECT f.policy FROM function f "
+     "WHERE f.name = function_name), '{}')"),
+    ("call", "alias", "VARCHAR NOT NULL DEFAULT ''", ""),
 )
 
 
@@ -39,4 +51,5 @@ def ensure(conn: sqlite3.Connection) -> None:
     with write(conn):
         for table, column, ddl, backfill in _missing(conn):  # again inside: another process may have done it
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}")
-            conn.execute(backfill)
+            if backfill:
+                conn.execute(backfill)

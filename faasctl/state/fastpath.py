@@ -7,9 +7,10 @@ call, record its outcome. Column names are those of `models`; tests/unit checks 
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -66,22 +67,64 @@ def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise sqlite.write_error(exc, getattr(conn, "state_path", Path("state.db")).parent) from exc
 
 
-def target(conn: StateConnection, function: str) -> dict[str, Any]:
-    """The function row, every node that holds its current version, the operator's keys."""
+def target(conn: StateConnection, function: str, version: int = 0, alias: str = "",
+           draw: Callable[[], float] = random.random) -> dict[str, Any]:
+    """The function row as the called version sees it, every node holding that version, and
+    the operator's keys. The version: `version`, else the alias's (`alias`, else `live` if
+    set), its canary drawn per call with `draw`, else the current one."""
     try:
         fn = conn.execute("SELECT * FROM function WHERE name=?", (function,)).fetchone()
         if fn is None:
             raise NotFound(f"no function named {function!r}",
                            "see `faasctl fn list`, or deploy it with `faasctl fn deploy`")
+        fn = dict(fn)
+        fn["alias"] = ""
+        if not version:
+            version = _aliased(conn, fn, alias, draw)
+        if version and version != fn["version"]:
+            _as_version(conn, fn, version)
         nodes = _holders(conn, function, fn["digest"])
     except sqlite3.OperationalError as exc:
         raise StateError(f"state file error: {exc}", "run any faasctl command that changes state to create it") from exc
     identity = keyfiles.read_cached(conn.keys_dir) or keyfiles.migrate(conn, conn.keys_dir)
-    return {"function": dict(fn), "nodes": [dict(n) for n in nodes], "identity": identity}
+    return {"function": fn, "nodes": [dict(n) for n in nodes], "identity": identity}
 
 
-HOLDERS = ("SELECT n.*{} FROM node n JOIN deployment d ON d.node_name = n.name{} "
-           "WHERE d.function_name=? AND d.digest=? ORDER BY n.name")
+def _aliased(conn: StateConnection, fn: dict[str, Any], alias: str, draw: Callable[[], float]) -> int:
+    """The version an alias (or `live`) names for this call; 0: none (a file older than
+    aliases has none)."""
+    try:
+        row = conn.execute("SELECT version, canary_version, canary_weight FROM function_alias "
+                           "WHERE function_name=? AND name=?", (fn["name"], alias or "live")).fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+        row = None
+    if row is None:
+        if alias:
+            raise NotFound(f"function {fn['name']} has no alias {alias!r}", f"see `faasctl fn versions {fn['name']}`")
+        return 0
+    fn["alias"] = alias or "live"
+    if row["canary_version"] and draw() < float(row["canary_weight"]):
+        return int(row["canary_version"])
+    return int(row["version"])
+
+
+def _as_version(conn: StateConnection, fn: dict[str, Any], version: int) -> None:
+    """Make `fn` describe `version`: its digest, kind and policy (placement stays the function's)."""
+    row = conn.execute("SELECT digest, kind, policy FROM function_version WHERE function_name=? AND version=?",
+                       (fn["name"], version)).fetchone()
+    if row is None:
+        raise NotFound(f"function {fn['name']} has no version {version}", f"see `faasctl fn versions {fn['name']}`")
+    fn["version"], fn["digest"], fn["kind"] = version, row["digest"], row["kind"]
+    if row["policy"] not in ("", "{}"):
+        fn["policy"] = row["policy"]
+
+
+HOLDERS = "SELECT n.*{} FROM node n JOIN ({}) d ON d.node_name = n.name{} ORDER BY n.name"
+# Nodes hold a version as their current one (deployment) or loaded beside it (node_version).
+HELD = ("SELECT node_name FROM deployment WHERE function_name=:f AND digest=:d UNION "
+        "SELECT node_name FROM node_version WHERE function_name=:f AND digest=:d")
 # Tables joined in when the file has them (each was added after `node`): core.health's
 # suspect marks, and models.NodeDrain (`drained` is 1 for a drained node, else 0).
 OPTIONAL_JOINS = {
@@ -97,13 +140,16 @@ def _holders(conn: StateConnection, function: str, digest: str) -> list[sqlite3.
     A file older than one of those tables lacks it (only create_all makes them, and
     `invoke` never runs it): that join is left out, so each such node reads as healthy
     and in service."""
-    joins = dict(OPTIONAL_JOINS)
-    for _ in range(len(OPTIONAL_JOINS) + 1):  # bounded: each retry drops one missing table
+    joins, held = dict(OPTIONAL_JOINS), HELD
+    for _ in range(len(OPTIONAL_JOINS) + 2):  # bounded: each retry drops one missing table
         columns = "".join(c for c, _ in joins.values())
         try:
-            return conn.execute(HOLDERS.format(columns, "".join(j for _, j in joins.values())),
-                                (function, digest)).fetchall()
+            return conn.execute(HOLDERS.format(columns, held, "".join(j for _, j in joins.values())),
+                                {"f": function, "d": digest}).fetchall()
         except sqlite3.OperationalError as exc:
+            if "no such table: node_version" in str(exc) and held == HELD:
+                held = HELD.split(" UNION ")[0]
+                continue
             missing = next((t for t in joins if f"no such table: {t}" in str(exc)), None)
             if missing is None:
                 raise
@@ -127,9 +173,9 @@ def update_call(conn: sqlite3.Connection, call_num: int, values: dict[str, Any])
 def add_call(conn: sqlite3.Connection, uid: str, fn: dict[str, Any], params: Any, is_async: bool) -> int:
     """Insert a PENDING call inside the caller's transaction; its number."""
     cur = conn.execute(
-        "INSERT INTO call (uid, func_name, version, params, status, result, error, log, node, start_kind,"
-        " is_async, created_at) VALUES (?,?,?,?, 'PENDING', '', '', '', '', '', ?, ?)",
-        (uid, fn["name"], fn["version"], json.dumps(params), int(is_async), time.time()))
+        "INSERT INTO call (uid, func_name, version, alias, params, status, result, error, log, node, start_kind,"
+        " is_async, created_at) VALUES (?,?,?,?,?, 'PENDING', '', '', '', '', '', ?, ?)",
+        (uid, fn["name"], fn["version"], fn.get("alias", ""), json.dumps(params), int(is_async), time.time()))
     return int(cur.lastrowid or 0)
 
 

@@ -112,6 +112,8 @@ class Function(SQLModel, table=True):
     kind: str = Field(default="command", sa_column_kwargs={"server_default": "command"})
     placement: str = SPECS["placement"].default
     pinned: list[str] = json_field(list)  # node names or label selectors (key=value)
+    # versions kept loaded on the nodes (with their code and dependencies) for instant rollback
+    keep_versions: int = Field(default=5, sa_column_kwargs={"server_default": "5"})
     created_at: float = Field(default_factory=now)
     updated_at: float = Field(default_factory=now)
 
@@ -127,6 +129,37 @@ class FunctionVersion(SQLModel, table=True):
     size: int = 0
     created_at: float = Field(default_factory=now)
     kind: str = Field(default="command", sa_column_kwargs={"server_default": "command"})  # its calling contract
+    # what a rollback needs to make this version current again (issue 14); '' in older files
+    runtime_name: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    handler: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    policy: dict[str, Any] = Field(default_factory=dict, sa_type=JSONText(dict), nullable=False,
+                                   sa_column_kwargs={"server_default": "{}"})
+
+
+class FunctionAlias(SQLModel, table=True):
+    """A name for a version (`live`, `beta`, ...), with an optional weighted second version
+    for a canary. One row, so moving an alias is one atomic update; a plain invoke
+    follows `live` when it exists."""
+
+    __tablename__ = "function_alias"
+    function_name: str = Field(primary_key=True)
+    name: str = Field(primary_key=True)
+    version: int
+    canary_version: int = 0  # 0: none
+    canary_weight: float = 0.0  # the share of calls sent to canary_version, chosen per call
+    updated_at: float = Field(default_factory=now)
+
+
+class NodeVersion(SQLModel, table=True):
+    """The versions each node holds loaded (code, dependencies, a pool): what `NAME@N`, an
+    alias or a rollback can use at once there. Deployment says which one is current."""
+
+    __tablename__ = "node_version"
+    function_name: str = Field(primary_key=True)
+    node_name: str = Field(primary_key=True)
+    version: int = Field(primary_key=True)
+    digest: str
+    loaded_at: float = Field(default_factory=now)
 
 
 class FunctionConfig(SQLModel, table=True):
@@ -155,6 +188,7 @@ class Call(SQLModel, table=True):
     uid: str = Field(index=True, unique=True)
     func_name: str = Field(index=True)
     version: int = 0
+    alias: str = Field(default="", sa_column_kwargs={"server_default": ""})  # the alias it was called through
     params: str = "null"  # JSON
     status: str = Field(default="PENDING", index=True)
     result: str = ""
