@@ -8,8 +8,11 @@ from scratch), and dependencies are installed once per key (deps.py) and then ca
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from . import archive, deps, deps_node, kinds, languages, names, policy
 from .executor import Executor
@@ -23,12 +26,21 @@ class DeployOps(SecretOps):
     executor: Executor
     journal: Journal
     _fills: dict[str, asyncio.Lock]
+    _claims: Counter[str]
+    loaded: dict[str, dict[str, Pool]]
 
     def _artifact(self, digest: str) -> bytes:
         raise NotImplementedError
 
-    def _install_pool(self, spec: dict[str, Any]) -> Pool:
+    def _install_pool(self, spec: dict[str, Any], active: bool = True) -> Pool:
         raise NotImplementedError
+
+    if TYPE_CHECKING:  # versionops' own (a stub here would shadow them in the MRO)
+        def _activate(self, pool: Pool) -> None: ...
+
+        def _unload(self, pool: Pool) -> None: ...
+
+        def active_digest(self, name: str) -> str | None: ...
 
     def _remove_containers_of(self, name: str) -> None:
         raise NotImplementedError
@@ -54,12 +66,39 @@ class DeployOps(SecretOps):
         return {"image": tag, "id": await asyncio.to_thread(self.executor.image_id, tag), "how": how}
 
     async def op_deploy(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Load a version; with `activate` (the default) it becomes the one calls without a
+        digest get, reusing its pool (warm containers and all) when it is still loaded."""
         name, digest, runtime = args.get("function"), args.get("digest"), args.get("runtime") or {}
         if not names.valid_name(name) or not isinstance(digest, str) or not names.valid_digest(digest):
             raise AgentFailure(E_BAD_REQUEST, "deploy needs a valid function name and artifact digest")
         if args.get("kind") and args["kind"] not in kinds.KINDS:
             raise AgentFailure(E_BAD_REQUEST, f"deploy refused: kind {args['kind']!r} is not known to this agent",
                                "upgrade the node's agent: faasctl node upgrade NAME")
+        with self._claimed(digest, str(runtime.get("image") or "")) as claim:
+            spec, deps_state, entries = await self._load(str(name), digest, runtime, args, claim)
+        active = self.pools.get(str(name))
+        activate = args.get("activate", True) is not False or (active is not None and active.spec["digest"] == digest)
+        self.journal.save_function(str(name), digest, spec, active=activate)
+        pool = self.loaded.get(str(name), {}).get(digest)
+        reused = pool is not None and not pool.closed and _same(pool.spec, spec)
+        if pool is not None and not reused:
+            self._unload(pool)  # same code, new settings: its calls finish on the old ones
+            pool = None
+        if activate:
+            if pool is None:
+                pool = self._install_pool(spec)
+            self._activate(pool)
+            await self._prepare(pool, spec, entries)
+        return {"function": name, "digest": digest, "dependencies": deps_state, "warm": len(pool.idle) if pool else 0,
+                "kind": spec["kind"],
+                "configured": True,  # env and secrets applied: an older agent would ignore them silently
+                "runner": spec["runner"],  # an agent older than runners says none: faasctl tells it apart
+                "reused": reused and activate, "active": self.active_digest(str(name)),
+                "versions": [d for _, d, _, _ in self.journal.versions(str(name))]}
+
+    async def _load(self, name: str, digest: str, runtime: dict[str, Any], args: dict[str, Any],
+                    claim: Callable[[str], None]) -> tuple[dict[str, Any], str, list[archive.Entry]]:
+        """Everything a version needs on this node (image, volumes), and its spec."""
         spec = self._policy(args)
         spec.update(self.function_config(args))  # env and secret names (secretops.py)
         data = self._artifact(digest)
@@ -70,42 +109,59 @@ class DeployOps(SecretOps):
         image, path = runtime["image"], runtime.get("path") or "/ws"
         runner = languages.language(runtime.get("runner")).name
         await asyncio.to_thread(self.executor.ensure_image, image)
-        code_volume = await self._filled(f"faasctl-{self.executor.node}-code-{digest[:16]}", image,
-                                         lambda: archive.pack(entries, False))
+        code_volume = f"faasctl-{self.executor.node}-code-{digest[:16]}"
+        claim(code_volume)
+        await self._filled(code_volume, image, lambda: archive.pack(entries, False))
         runner_volume = await self._runner_volume(image)
-        deps_volume, deps_state = await self._dependencies(entries, runtime, image, path, code_volume)
+        deps_volume, deps_state = await self._dependencies(entries, runtime, image, path, code_volume, claim)
         mode = args.get("mode", "command")
         spec.update(name=name, digest=digest, image=image, path=path, mode=mode,
                     kind=args.get("kind") or ("native" if mode == "handler" else "command"),
                     version=str(args.get("version") or ""),
                     run=runtime.get("run", ""), handler=args.get("handler") or runtime.get("handler", ""),
                     runner=runner, code_volume=code_volume, runner_volume=runner_volume, deps_volume=deps_volume)
-        self.journal.save_function(str(name), str(digest), spec)
-        old = self.pools.get(str(name))
-        pool = self._install_pool(spec)
-        if old is not None:
-            self.spawn(old.close())
+        return spec, deps_state, entries
+
+    async def _prepare(self, pool: Pool, spec: dict[str, Any], entries: list[archive.Entry]) -> None:
+        """The active version's warm minimum, or its stem cells and their tars."""
         if spec["preload"] == "function" and int(spec["min_warm"]) > 0:
             await pool.prewarm(int(spec["min_warm"]))
         if spec["preload"] == "runtime":  # stem cells get code and deps as tars: make them now
-            self.workers.tars[str(digest)] = archive.pack(entries, compress=False)
-            await self.workers.cache_deps(deps_volume, image)
+            self.workers.tars[str(spec["digest"])] = archive.pack(entries, compress=False)
+            await self.workers.cache_deps(spec["deps_volume"], spec["image"])
             self.workers.stem_pool(spec).refill()
-        return {"function": name, "digest": digest, "dependencies": deps_state, "warm": len(pool.idle),
-                "kind": spec["kind"],
-                "configured": True,  # env and secrets applied: an older agent would ignore them silently
-                "runner": runner}  # an agent older than runners says none: faasctl tells it apart
 
     async def op_remove_function(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Every version of the function goes (containers, pools, journal specs)."""
         name = str(args.get("function"))
-        pool = self.pools.pop(name, None)
-        if pool is not None:
+        self.pools.pop(name, None)
+        versions = self.loaded.pop(name, {})
+        for pool in versions.values():
             await pool.close()
         await asyncio.to_thread(self._remove_containers_of, name)
         self.journal.forget_function(name)
-        return {"removed": pool is not None}
+        return {"removed": bool(versions)}
 
     # internals -------------------------------------------------------------------
+    @contextmanager
+    def _claimed(self, *first: str) -> Iterator[Callable[[str], None]]:
+        """Names this deploy uses, kept from forget_versions' sweep until it ends."""
+        held: list[str] = []
+
+        def claim(name: str) -> None:
+            self._claims[name] += 1
+            held.append(name)
+
+        for name in first:
+            claim(name)
+        try:
+            yield claim
+        finally:
+            self._claims.subtract(held)
+            for name in held:
+                if self._claims[name] <= 0:
+                    del self._claims[name]
+
     def _policy(self, args: dict[str, Any]) -> dict[str, Any]:
         """This node's defaults overlaid with the deploy's policy, checked by the one model."""
         try:
@@ -129,7 +185,7 @@ class DeployOps(SecretOps):
         return await self._filled(name, image, lambda: tar)
 
     async def _dependencies(self, entries: list[archive.Entry], runtime: dict[str, Any], image: str,
-                            path: str, code_volume: str) -> tuple[str | None, str]:
+                            path: str, code_volume: str, claim: Callable[[str], None]) -> tuple[str | None, str]:
         command = runtime.get("dependencies") or ""
         image_id = await asyncio.to_thread(self.executor.image_id, image)
         try:
@@ -138,13 +194,21 @@ class DeployOps(SecretOps):
             raise AgentFailure(E_BAD_ARCHIVE, f"deploy refused: {exc}", exc.hint) from exc
         if key is None or not command:
             return None, "none"
+        volume = f"faasctl-{self.executor.node}-deps-{key[:16]}"
+        claim(volume)
         known = self.journal.deps_volume(key)
         if known is not None:
-            exists: bool = await asyncio.to_thread(self.executor.volume_exists, known)
+            claim(known)
+            async with self._fills.setdefault(known, asyncio.Lock()):  # not while a sweep removes it
+                exists: bool = await asyncio.to_thread(self.executor.volume_exists, known)
             if exists:
                 return known, "cached"
-        volume = f"faasctl-{self.executor.node}-deps-{key[:16]}"
         async with self._fills.setdefault(volume, asyncio.Lock()):
             await asyncio.to_thread(self.executor.reinstall_deps, image, code_volume, path, command, volume)
             self.journal.save_deps(key, volume)
         return volume, "installed"
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two specs alike as the journal would store them (JSON: lists and tuples are one)."""
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)

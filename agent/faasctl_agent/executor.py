@@ -21,6 +21,7 @@ import docker.errors
 import docker.types
 import requests.exceptions
 
+from .diskusage import DiskOps
 from .fnconfig import SECRETS_DIR
 from .languages import LANGUAGES, RUNNER_DIR
 from .protocol import E_NOT_FOUND, E_RUNTIME, AgentFailure
@@ -57,7 +58,7 @@ class ContainerSpec:
     command: tuple[str, ...] = LANGUAGES["python"].command  # the runtime's runner (languages.py)
 
 
-class Executor(VolumeOps):
+class Executor(VolumeOps, DiskOps):
     def __init__(self, node: str) -> None:
         self.node = node  # the agent's unique scope (AgentConfig.scope), not just its name
         try:

@@ -3,6 +3,8 @@
 Async calls are written and fsynced before they are acknowledged, so an accepted call
 survives an agent crash, and even a power cut. Finished sync calls are written behind in small batches: the
 caller already holds the result, and one fsync per call would cap throughput.
+`functions` points at each function's active version; `versions` holds the spec of every
+version this node keeps (issue 14), so an old one can be served again after a restart.
 """
 
 from __future__ import annotations
@@ -37,7 +39,13 @@ CREATE TABLE IF NOT EXISTS calls (
 );
 CREATE TABLE IF NOT EXISTS deps (key TEXT PRIMARY KEY, volume TEXT NOT NULL, created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS volumes (name TEXT PRIMARY KEY, completed_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS versions (
+    name TEXT NOT NULL, digest TEXT NOT NULL, spec TEXT NOT NULL, saved_at REAL NOT NULL,
+    PRIMARY KEY (name, digest)
+);
 """
+# A journal made before `versions` had only the active pointers: they are its versions.
+BACKFILL = "INSERT OR IGNORE INTO versions SELECT name, digest, spec, updated_at FROM functions"
 CALL_FIELDS = (
     "id", "function", "digest", "params", "status", "result", "log", "error",
     "start_kind", "queue_ms", "start_ms", "run_ms", "is_async", "retries", "attempts", "accepted_at", "finished_at",
@@ -55,6 +63,7 @@ class Journal:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA busy_timeout=5000")
             self.db.executescript(SCHEMA)
+            self.db.execute(BACKFILL)
         self._pending: list[tuple[Any, ...]] = []
         self.dropped = 0  # written-behind rows given up while the disk stayed full
 
@@ -125,18 +134,46 @@ class Journal:
         return dict(self.db.execute("SELECT status, COUNT(*) FROM calls GROUP BY status").fetchall())
 
     # functions and dependency caches -------------------------------------------
-    def save_function(self, name: str, digest: str, spec: dict[str, Any]) -> None:
+    def save_function(self, name: str, digest: str, spec: dict[str, Any], active: bool = True) -> None:
+        """Keep a version's spec; `active` also makes it the one calls without a digest get."""
+        text, now = json.dumps(spec), time.time()
         with self._writing("record the function"):
-            self.db.execute(
-                "INSERT OR REPLACE INTO functions VALUES (?,?,?,?)", (name, digest, json.dumps(spec), time.time())
-            )
+            self.db.execute("BEGIN")
+            self.db.execute("INSERT OR REPLACE INTO versions VALUES (?,?,?,?)", (name, digest, text, now))
+            if active:
+                self.db.execute("INSERT OR REPLACE INTO functions VALUES (?,?,?,?)", (name, digest, text, now))
+            self.db.execute("COMMIT")
 
     def forget_function(self, name: str) -> None:
         with self._writing("forget the function"):
+            self.db.execute("BEGIN")
             self.db.execute("DELETE FROM functions WHERE name=?", (name,))
+            self.db.execute("DELETE FROM versions WHERE name=?", (name,))
+            self.db.execute("COMMIT")
+
+    def forget_version(self, name: str, digest: str) -> None:
+        """Drop a kept version; never the active one (its pointer row is left alone)."""
+        with self._writing("forget the version"):
+            self.db.execute("DELETE FROM versions WHERE name=? AND digest=? AND NOT EXISTS "
+                            "(SELECT 1 FROM functions WHERE name=? AND digest=?)", (name, digest, name, digest))
 
     def functions(self) -> list[dict[str, Any]]:
+        """The active version's spec of each function."""
         return [json.loads(r[0]) for r in self.db.execute("SELECT spec FROM functions")]
+
+    def active(self, name: str) -> str | None:
+        row = self.db.execute("SELECT digest FROM functions WHERE name=?", (name,)).fetchone()
+        return str(row[0]) if row else None
+
+    def version(self, name: str, digest: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT spec FROM versions WHERE name=? AND digest=?", (name, digest)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def versions(self, name: str | None = None) -> list[tuple[str, str, dict[str, Any], float]]:
+        """(name, digest, spec, saved_at) of every kept version, oldest first; of one function with `name`."""
+        where, args = ("WHERE name=?", (name,)) if name is not None else ("", ())
+        rows = self.db.execute(f"SELECT name, digest, spec, saved_at FROM versions {where} ORDER BY saved_at", args)
+        return [(r[0], r[1], json.loads(r[2]), float(r[3])) for r in rows]
 
     def deps_volume(self, key: str) -> str | None:
         row = self.db.execute("SELECT volume FROM deps WHERE key=?", (key,)).fetchone()
@@ -145,6 +182,14 @@ class Journal:
     def save_deps(self, key: str, volume: str) -> None:
         with self._writing("record the dependency cache"):
             self.db.execute("INSERT OR REPLACE INTO deps VALUES (?,?,?)", (key, volume, time.time()))
+
+    def forget_volume(self, name: str) -> None:
+        """A removed volume: neither its completion mark nor a dependency cache naming it stays."""
+        with self._writing("forget the volume"):
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM volumes WHERE name=?", (name,))
+            self.db.execute("DELETE FROM deps WHERE volume=?", (name,))
+            self.db.execute("COMMIT")
 
     def volume_complete(self, name: str) -> bool:
         """True once a volume's fill finished; a volume without this mark is never trusted."""

@@ -31,9 +31,9 @@ class ServiceCollector(Collector):
         yield GaugeMetricFamily(PREFIX + "running_calls", "Calls running now", value=s.calls.running)
         warm = GaugeMetricFamily(PREFIX + "warm_containers", "Idle warm containers", labels=["function"])
         total = GaugeMetricFamily(PREFIX + "containers", "Containers of the function", labels=["function"])
-        for name, pool in s.pools.items():
-            warm.add_metric([name], len(pool.idle))
-            total.add_metric([name], pool.size)
+        for name, versions in s.loaded.items():  # every loaded version of the function
+            warm.add_metric([name], sum(len(p.idle) for p in versions.values()))
+            total.add_metric([name], sum(p.size for p in versions.values()))
         yield warm
         yield total
         for name, value in sorted(s.counters.items()):

@@ -53,6 +53,9 @@ class Pool:
         self.waiters: deque[asyncio.Future[Lease]] = deque()
         self.closed = False
         self.generation = 0
+        # A version that is no longer the function's active one (issue 14): it still serves
+        # calls addressed to its digest, but keeps no minimum of warm containers.
+        self.retired = False
 
     @property
     def max_concurrency(self) -> int:
@@ -176,8 +179,8 @@ class Pool:
         return len(idle) + self.busy
 
     def reap(self, now: float) -> None:
-        """Remove idle workers past the idle timeout, keeping the configured minimum."""
-        keep = int(self.spec.get("min_warm", 0)) if self.spec["preload"] == "function" else 0
+        """Remove idle workers past the idle timeout, keeping the configured minimum (none once retired)."""
+        keep = int(self.spec.get("min_warm", 0)) if self.spec["preload"] == "function" and not self.retired else 0
         timeout = float(self.spec["idle_timeout"])
         self.idle.sort(key=lambda w: w.last_used, reverse=True)
         while len(self.idle) > keep and now - self.idle[-1].last_used > timeout:

@@ -21,10 +21,12 @@ OPS = frozenset(
         "hello",  # version handshake and identity
         "status",  # load, warm containers, journal counts
         "build_runtime",  # build or check a runtime image from a pushed context
-        "deploy",  # make a pushed artifact runnable (code volume, dependencies)
+        "deploy",  # make a pushed artifact runnable (code volume, dependencies); `activate`: the active version
         "invoke",  # run one call, sync or async
         "call",  # a journalled call by id
-        "remove_function",  # stop and forget a function's containers
+        "remove_function",  # stop and forget a function's containers, every version
+        "versions",  # the versions a node holds per function, the active one, warm and busy
+        "forget_versions",  # drop old versions and free what only they used (artifacts, volumes, images)
         "secret_put",  # store a secret's value (0600); optionally recycle the containers using it
         "secret_rm",  # forget a secret no deployed function uses
     }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import AgentConfig
 from .fnconfig import ConfigError, check_env, check_secret_names
@@ -29,6 +29,9 @@ class SecretOps:
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         raise NotImplementedError
 
+    if TYPE_CHECKING:  # versionops' own (a stub here would shadow it in the MRO)
+        def all_pools(self) -> list[Pool]: ...
+
     def function_config(self, args: dict[str, Any]) -> dict[str, Any]:
         """A deploy's env and secret names, checked; every secret must be on this node."""
         try:
@@ -42,7 +45,7 @@ class SecretOps:
         return {"env": env, "secrets": names}
 
     def _users(self, name: str) -> list[Pool]:
-        return [p for p in self.pools.values() if name in (p.spec.get("secrets") or [])]
+        return [p for p in self.all_pools() if name in (p.spec.get("secrets") or [])]  # every loaded version
 
     async def op_secret_put(self, args: dict[str, Any]) -> dict[str, Any]:
         name = str(args.get("name"))
@@ -57,13 +60,13 @@ class SecretOps:
         if args.get("restart"):
             for pool in users:
                 recycled += pool.recycle()
-                if pool.spec["preload"] == "function" and int(pool.spec["min_warm"]) > 0:
+                if pool.spec["preload"] == "function" and int(pool.spec["min_warm"]) > 0 and not pool.retired:
                     self.spawn(pool.prewarm(int(pool.spec["min_warm"])))
-        return {"name": name, "functions": sorted(p.spec["name"] for p in users), "recycled": recycled}
+        return {"name": name, "functions": sorted({p.spec["name"] for p in users}), "recycled": recycled}
 
     async def op_secret_rm(self, args: dict[str, Any]) -> dict[str, Any]:
         name = str(args.get("name"))
-        users = sorted(p.spec["name"] for p in self._users(name))
+        users = sorted({p.spec["name"] for p in self._users(name)})
         if users:
             raise AgentFailure(E_BAD_REQUEST, f"secret {name} is used by {', '.join(users)} on node {self.config.name}",
                                f"deploy them without --secret {name} (--no-secrets drops all), or remove them")

@@ -1,4 +1,5 @@
-"""What the agent does for each operation: invoke, status and the rest (deploy: deployops.py).
+"""What the agent does for each operation: invoke, status and the rest (deploy: deployops.py,
+versions of a function: versionops.py).
 
 The service owns the pools and the journal and is the only place that mixes them; the
 server in front of it only moves messages. Blocking Docker work runs in threads so a
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -21,21 +23,24 @@ from .executor import LABEL_FUNCTION, Executor
 from .journal import Journal
 from .pool import Pool, Worker
 from .protocol import E_BAD_REQUEST, E_NOT_FOUND, VERSION, AgentFailure
+from .versionops import VersionOps
 from .workers import Workers
 
 
-class Service(DeployOps):
+class Service(VersionOps, DeployOps):
     def __init__(self, config: AgentConfig, executor: Executor, journal: Journal) -> None:
         self.config = config
         self.executor = executor
         self.journal = journal
-        self.pools: dict[str, Pool] = {}
+        self.pools: dict[str, Pool] = {}  # the active version of each function
+        self.loaded: dict[str, dict[str, Pool]] = {}  # every version in memory, by name then digest
         self.calls = CallRunner(journal, self.count, self._stop_cause)
         self.workers = Workers(config, executor, self.count, self._artifact)
         self.started_at = time.time()
         self.counters: dict[str, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._fills: dict[str, asyncio.Lock] = {}
+        self._claims: Counter[str] = Counter()
 
     # lifecycle ---------------------------------------------------------------
     async def start(self) -> None:
@@ -53,20 +58,24 @@ class Service(DeployOps):
                 self.workers.stem_pool(spec).refill()
                 self.spawn(self.workers.cache_deps(spec.get("deps_volume"), spec["image"]))
         for call in self.journal.unfinished():  # left by a previous run of this agent
-            held = self.pools.get(call["function"])
-            if call["status"] == "PENDING" and held is not None and held.spec["digest"] == call["digest"]:
-                self.spawn(self.calls.run(held, call))  # accepted, never started: run it now
-                continue
+            if call["status"] == "PENDING":  # accepted, never started: run it now, on its own version
+                try:
+                    held = await self._version_pool(call["function"], call["digest"])
+                except AgentFailure:
+                    held = None
+                if held is not None:
+                    self.spawn(self.calls.run(held, call))
+                    continue
             call.update(status="LOST", finished_at=time.time(),
                         error="the agent stopped while this call was running; it was not run again")
             self.journal.accept(call)
 
     async def stop(self, remove_containers: bool = True, drain: float = 30.0) -> None:
         """Orderly stop: calls inside containers finish (bounded); queued async calls wait."""
-        for pool in self.pools.values():
+        for pool in self.all_pools():
             pool.closed = True  # no new leases; queued callers are told below
         await self.calls.drain(drain)
-        for pool in list(self.pools.values()):
+        for pool in self.all_pools():
             await pool.close()
         await self.workers.close()
         if remove_containers:
@@ -93,15 +102,16 @@ class Service(DeployOps):
         return {
             "agent": __version__, "node": self.config.name, "running": self.calls.running,
             "cpus": os.cpu_count() or 1, "uptime_s": round(time.time() - self.started_at, 1),
-            "warm": {n: len(p.idle) for n, p in self.pools.items()},
-            "containers": {n: p.size for n, p in self.pools.items()},
+            "warm": {n: sum(len(p.idle) for p in v.values()) for n, v in self.loaded.items()},
+            "containers": {n: sum(p.size for p in v.values()) for n, v in self.loaded.items()},
             "functions": {n: p.spec["digest"] for n, p in self.pools.items()},
+            "versions": _versions(self.journal.versions()),
             "stem_cells": {k: len(s.idle) for k, s in self.workers.stems.items()},
             "calls": self.journal.counts(), "counters": dict(self.counters),
         }
 
     async def op_invoke(self, args: dict[str, Any]) -> dict[str, Any]:
-        pool = self._pool_for(args)
+        pool = await self._pool_for(args)
         call = self._new_call(pool, args)
         if call["is_async"]:
             self.journal.accept(call)  # durable before we say yes
@@ -116,9 +126,9 @@ class Service(DeployOps):
         server's receive to `reply(call)` (no task, no future); False: use `op_invoke`."""
         if args.get("async"):
             return False
-        pool = self.pools.get(str(args.get("function")))
-        digest = args.get("digest")
-        if pool is None or (digest and digest != pool.spec["digest"]):
+        name, digest = str(args.get("function")), args.get("digest")
+        pool = self.loaded.get(name, {}).get(str(digest)) if digest else self.pools.get(name)
+        if pool is None:  # not in memory (a version after a restart...): the coroutine path loads it
             return False
         lease = pool.take_idle()
         if lease is None:
@@ -133,15 +143,15 @@ class Service(DeployOps):
         self.calls.start_warm(pool, lease, call, finished)
         return True
 
-    def _pool_for(self, args: dict[str, Any]) -> Pool:
-        pool = self.pools.get(str(args.get("function")))
+    async def _pool_for(self, args: dict[str, Any]) -> Pool:
+        """The pool of the version asked for (`digest`), else of the active version."""
+        name, digest = str(args.get("function")), args.get("digest")
+        pool = self.pools.get(name)
+        if digest and (pool is not None or self.journal.versions(name)):
+            return await self._version_pool(name, str(digest))
         if pool is None:
             raise AgentFailure(E_NOT_FOUND, f"function {args.get('function')!r} is not deployed on node "
                                f"{self.config.name}", "deploy it with: faasctl fn deploy")
-        digest = args.get("digest")
-        if digest and digest != pool.spec["digest"]:
-            raise AgentFailure(E_NOT_FOUND, f"node {self.config.name} runs another version of "
-                               f"{pool.spec['name']}", "redeploy the function to this node")
         return pool
 
     @staticmethod
@@ -168,7 +178,7 @@ class Service(DeployOps):
     async def _stop_cause(self, cid: str, spec: dict[str, Any]) -> str:
         return await asyncio.to_thread(self.executor.stop_cause, cid, int(spec["memory_mb"]))
 
-    def _install_pool(self, spec: dict[str, Any]) -> Pool:
+    def _install_pool(self, spec: dict[str, Any], active: bool = True) -> Pool:
         async def start() -> tuple[Worker, str]:
             if spec["preload"] == "runtime" and not spec["network"]:
                 worker = await self.workers.from_stem(spec)
@@ -181,7 +191,11 @@ class Service(DeployOps):
             await asyncio.to_thread(self.executor.remove, worker.cid)
 
         pool = Pool(spec, start, stop)
-        self.pools[spec["name"]] = pool
+        self.loaded.setdefault(spec["name"], {})[spec["digest"]] = pool
+        if active:
+            self._activate(pool)
+        else:
+            pool.retired = True
         return pool
 
     def _remove_containers_of(self, name: str) -> None:
@@ -190,7 +204,7 @@ class Service(DeployOps):
 
     def reap(self) -> None:
         now = time.monotonic()
-        for pool in self.pools.values():
+        for pool in self.all_pools():
             pool.reap(now)
         self.journal.flush()
 
@@ -200,3 +214,11 @@ class Service(DeployOps):
             raise AgentFailure(E_BAD_REQUEST, f"operation {op!r} is not handled by this agent")
         result: dict[str, Any] = await handler(args)
         return result
+
+
+def _versions(rows: list[tuple[str, str, dict[str, Any], float]]) -> dict[str, list[str]]:
+    """The digests each function has on this node, oldest first."""
+    found: dict[str, list[str]] = {}
+    for name, digest, _, _ in rows:
+        found.setdefault(name, []).append(digest)
+    return found

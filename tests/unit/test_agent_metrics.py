@@ -15,8 +15,9 @@ def samples(body: bytes) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def test_exposition_reads_the_live_state() -> None:
-    pool = SimpleNamespace(idle=[object()], size=3)
-    service = SimpleNamespace(calls=SimpleNamespace(running=2), pools={"dice": pool},
+    pool = SimpleNamespace(idle=[object()], size=2)
+    retired = SimpleNamespace(idle=[], size=1)  # an older version still finishing a call (issue 14)
+    service = SimpleNamespace(calls=SimpleNamespace(running=2), loaded={"dice": {"d2": pool, "d1": retired}},
                               counters={"calls_done": 5, "cold_starts": 1})
     reg = metrics.registry(service)  # type: ignore[arg-type]  # the fields the collector reads
     body = metrics.exposition(reg)
@@ -38,7 +39,7 @@ def test_exposition_reads_the_live_state() -> None:
 
 
 def test_label_values_are_escaped() -> None:
-    service = SimpleNamespace(calls=SimpleNamespace(running=0), pools={'we"ird\\': SimpleNamespace(idle=[], size=0)},
-                              counters={})
+    weird = {'we"ird\\': {"d": SimpleNamespace(idle=[], size=0)}}
+    service = SimpleNamespace(calls=SimpleNamespace(running=0), loaded=weird, counters={})
     body = metrics.exposition(metrics.registry(service))  # type: ignore[arg-type]
     assert ("faasctl_agent_containers", (("function", 'we"ird\\'),)) in samples(body)

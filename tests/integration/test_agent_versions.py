@@ -1,0 +1,166 @@
+"""Issue 14 on the agent: several versions of one function on a node, against a real
+Docker engine and a real agent (the local node of tests/support/platform.py).
+
+v1 and v2 go through the real `faasctl fn deploy` (which activates); v3 through the
+agent client with activate=False. Calls by digest reach their version, a rollback reuses
+v1's warm container while a call on v2 finishes, an old version comes back lazily after
+an agent restart, and forget_versions frees what only the dropped versions used.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.test_agent_hardening import wheel
+from tests.support.platform import Platform
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.integration
+
+NAME = "verfn"
+BODY = ("import time\nimport mypkg\n\ndef handle(p):\n    time.sleep(float((p or {{}}).get('s', 0)))\n"
+        "    return '{tag}/' + mypkg.VERSION\n")
+
+
+def source(tmp_path: Path, tag: str, pkg: str = "1.0") -> Path:
+    """A handler that says its version and its dependency's (a shipped wheel: no network)."""
+    root = tmp_path / tag
+    (root / "wheels").mkdir(parents=True)
+    (root / "main.py").write_text(BODY.format(tag=tag))
+    (root / "requirements.txt").write_text(f"--no-index\n--find-links wheels\nmypkg=={pkg}\n")
+    (root / "wheels" / f"mypkg-{pkg}-py3-none-any.whl").write_bytes(wheel(pkg))
+    return root
+
+
+def deploy_args(ctx: Any, digest: str, version: int, **more: Any) -> dict[str, Any]:
+    """The deploy message faasctl sends for a handler of the python runtime (core/functions.py)."""
+    from faasctl.core import runtimes
+
+    rt = runtimes.get(ctx, "python")
+    args = {"function": NAME, "digest": digest, "mode": "handler", "handler": "main:handle", "kind": "native",
+            "version": version, "env": {}, "secrets": [],
+            "runtime": {k: rt[k] for k in ("image", "path", "dependencies", "run", "handler", "runner")}, **more}
+    if rt.get("stem_cells") is not None:
+        args["stem_cells"] = rt["stem_cells"]
+    return args
+
+
+class Node:
+    """The local node's agent, as faasctl's own client reaches it."""
+
+    def __init__(self, platform: Platform) -> None:
+        from faasctl.core import nodes
+
+        self.platform = platform
+        self.ctx = platform.context()
+        self.node = nodes.get(self.ctx, "local")
+
+    def request(self, op: str, args: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
+        reply: dict[str, Any] = self.ctx.client(self.node).request(op, args, timeout=timeout)
+        return reply
+
+    def call(self, digest: str | None = None, **params: Any) -> dict[str, Any]:
+        args: dict[str, Any] = {"function": NAME, "params": params}
+        if digest:
+            args["digest"] = digest
+        return self.request("invoke", args)
+
+    def push(self, folder: Path) -> str:
+        from faasctl.core import artifacts
+
+        art = artifacts.prepare(self.ctx, folder)
+        artifacts.push(self.ctx, self.node, art.digest)
+        return art.digest
+
+    def versions(self) -> dict[str, Any]:
+        found: dict[str, Any] = self.request("versions", {"function": NAME})["functions"][NAME]
+        return found
+
+    def restart(self) -> None:
+        home = self.platform.home / "nodes" / "local"
+        subprocess.run([sys.executable, "-m", "faasctl_agent", "stop", "--home", str(home)],
+                       check=True, capture_output=True)
+        self.platform.cli("node", "add", "local")  # starts it again (idempotent bootstrap)
+
+
+def digest_of(platform: Platform) -> str:
+    from faasctl.core import functions
+
+    return str(functions.get(platform.context(), NAME)["digest"])
+
+
+def container_ids(platform: Platform, docker: Any, digest: str) -> set[str]:
+    return {c["Id"] for c in platform.containers(docker, NAME) if c["Labels"].get("faasctl.digest") == digest[:16]
+            and c["State"] == "running"}
+
+
+def test_versions_side_by_side_rollback_and_restart(platform: Platform, tmp_path: Path, docker: Any) -> None:
+    from faasctl.errors import NotFound
+
+    node = Node(platform)
+    platform.cli("fn", "deploy", NAME, str(source(tmp_path, "v1")), "--runtime", "python", "--handler", "main:handle")
+    d1 = digest_of(platform)
+    assert node.call()["result"] == "v1/1.0"
+    v1_containers = container_ids(platform, docker, d1)
+    assert len(v1_containers) == 1
+    platform.cli("fn", "deploy", NAME, str(source(tmp_path, "v2")), "--runtime", "python", "--handler", "main:handle")
+    d2 = digest_of(platform)
+    assert d2 != d1
+    held = node.versions()
+    assert held["active"] == d2 and set(held["versions"]) == {d1, d2}
+    assert held["versions"][d1]["warm"] == 1 and held["versions"][d1]["loaded"], "v1 was closed, not retired"
+
+    # by digest: each version; without: the active one; an alias-like mix, interleaved
+    first = node.call(d1)
+    assert (first["result"], first["start_kind"], first["digest"]) == ("v1/1.0", "warm", d1)
+    assert node.call(d2)["result"] == "v2/1.0"
+    assert node.call()["result"] == "v2/1.0"
+    for i in range(12):
+        digest = (d1, d2, d2)[i % 3]
+        reply = node.call(digest)
+        assert reply["status"] == "DONE" and reply["digest"] == digest
+        assert reply["result"] == ("v1/1.0" if digest == d1 else "v2/1.0")
+    assert container_ids(platform, docker, d1) == v1_containers
+    with pytest.raises(NotFound, match=f"version {'0' * 12} of {NAME} is not on node local"):
+        node.call("0" * 64)
+
+    # a rollback while a call runs on v2: v1's warm container takes new calls, v2's call ends DONE
+    slow: dict[str, Any] = {}
+    other = Node(platform)  # a client of its own: one ZeroMQ socket is not shared between threads
+    running = threading.Thread(target=lambda: slow.update(other.call(d2, s=3)))
+    running.start()
+    assert wait_until(lambda: node.versions()["versions"][d2]["busy"] == 1, 30)
+    back = node.request("deploy", deploy_args(node.ctx, d1, 1))
+    assert back["reused"] is True and back["active"] == d1 and set(back["versions"]) == {d1, d2}
+    again = node.call()
+    assert (again["result"], again["start_kind"]) == ("v1/1.0", "warm")
+    assert container_ids(platform, docker, d1) == v1_containers, "v1's warm container was not reused"
+    running.join(60)
+    assert slow["status"] == "DONE" and slow["result"] == "v2/1.0", slow
+
+    # activate=False: loaded beside the others, not what a plain call gets
+    d3 = node.push(source(tmp_path, "v3", pkg="2.0"))
+    loaded = node.request("deploy", deploy_args(node.ctx, d3, 3, activate=False, max_concurrency=1))
+    assert loaded["active"] == d1 and loaded["reused"] is False and set(loaded["versions"]) == {d1, d2, d3}
+    assert node.call(d3)["result"] == "v3/2.0"
+    assert node.call()["result"] == "v1/1.0"
+
+    # a restart: calls accepted before it run on their own version; old versions come back lazily
+    queued = [node.request("invoke", {"function": NAME, "digest": d3, "params": {"s": s}, "async": True})["call_id"]
+              for s in (2, 0.1)]  # the second waits: v3 runs one call at a time
+    node.restart()
+    assert node.versions()["versions"][d2]["loaded"] is False
+    for call_id in queued:
+        assert wait_until(lambda c=call_id: node.request("call", {"call_id": c})["status"] == "DONE", 60)
+        assert node.request("call", {"call_id": call_id})["result"] == "v3/2.0"
+    cold = node.call(d2)
+    assert (cold["result"], cold["start_kind"]) == ("v2/1.0", "cold")
+    assert node.call()["result"] == "v1/1.0"
+    status = node.request("status", {})
+    assert status["functions"][NAME] == d1 and set(status["versions"][NAME]) == {d1, d2, d3}
