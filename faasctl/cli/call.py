@@ -12,7 +12,8 @@ app = typer.Typer(help="List, get and wait for calls.", no_args_is_help=True)
 
 
 def show(record: dict[str, object]) -> None:
-    for key in ("callNum", "funcName", "status", "node", "startKind", "params", "result", "error"):
+    for key in ("callNum", "funcName", "version", "alias", "status", "node", "startKind", "params", "result",
+                "error"):
         value = record.get(key)
         if value not in (None, ""):
             if key == "params":  # JSON, as the user gave it (a dict would print in Python's syntax)
