@@ -30,10 +30,13 @@ class DiskOps:
                   for i in usage.get("Images") or []}
         return volumes, images
 
-    def remove_built_image(self, ref: str) -> str | None:
-        """Remove `ref` if this agent built it (labelled with its scope) and no container,
-        running or not, uses it. The id of the image deleted, or None when it stays (or
-        only lost a tag: another name still holds it, so no byte was freed)."""
+    def remove_built_image(self, ref: str) -> tuple[str, bool] | None:
+        """Remove the name `ref` if this agent built the image (labelled with its scope).
+
+        Another name on the same image (two runtimes built from one context share it) keeps
+        the image: then only the name goes, which no container needs. The last name goes
+        only if no container, running or not, uses the image. The image id and whether the
+        image itself was deleted (bytes freed); None when nothing was removed."""
         try:
             info = self.api.inspect_image(ref)
         except docker.errors.ImageNotFound:
@@ -41,11 +44,11 @@ class DiskOps:
         labels = (info.get("Config") or {}).get("Labels") or {}
         if labels.get(LABEL_NODE) != self.node:
             return None
-        if self.api.containers(all=True, filters={"ancestor": info["Id"]}):
+        others = [t for t in info.get("RepoTags") or [] if t != ref]
+        if not others and self.api.containers(all=True, filters={"ancestor": info["Id"]}):
             return None
         try:
             answer = self.api.remove_image(ref)
         except docker.errors.APIError:  # in use after all (a container made meanwhile): keep it
             return None
-        deleted = any("Deleted" in item for item in answer or [])
-        return str(info["Id"]) if deleted else None
+        return str(info["Id"]), any("Deleted" in item for item in answer or [])

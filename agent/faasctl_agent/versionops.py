@@ -156,10 +156,10 @@ class VersionOps:
         for image in plan.images:
             if not sweep.still_free(image, self._remaining(), self._claims):
                 continue
-            image_id = await asyncio.to_thread(self.executor.remove_built_image, image)
-            if image_id is not None:
+            gone = await asyncio.to_thread(self.executor.remove_built_image, image)
+            if gone is not None:
                 removed["images"].append(image)
-                freed["images"] += image_sizes.get(image_id, 0)
+                freed["images"] += image_sizes.get(gone[0], 0) if gone[1] else 0  # a name alone frees nothing
         return removed, freed
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.support.apiserver import serve
-from tests.support.platform import Platform, local_nodes
+from tests.support.platform import REPO, Platform, local_nodes
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,8 @@ def handle(p):
 def source(plat: Platform, name: str, v: int) -> Path:
     src = plat.home / "src" / f"{name}-{v}"
     src.mkdir(parents=True, exist_ok=True)
-    (src / "main.py").write_text(BODY.format(v=v))
+    (src / "main.py").write_text(f"# {name}: code of its own, so no volume is shared with another test's\n"
+                                 + BODY.format(v=v))
     return src
 
 
@@ -141,6 +142,34 @@ def test_versions_beyond_keep_are_collected_on_the_node(platform: Platform, dock
     assert fourth["gc"]["local"]["dropped"] == [2] and fourth["gc"]["local"]["freed_bytes"] > 0
     rolled = json.loads(platform.cli("fn", "rollback", "vg", "--to", "1", "--json").stdout)  # sent again
     assert rolled["nodes"]["local"]["reused"] is False and served(call(platform, "vg")) == 1
+
+
+def test_collection_frees_dependency_volumes_and_images_nothing_uses(platform: Platform, docker: Any) -> None:
+    """Version 1 ran in its own runtime image with installed requirements; once it is
+    beyond the keep count and the runtime is forgotten, both go from the node."""
+    old = f"py-{os.urandom(3).hex()}"  # a new name: an image left by another run is not this agent's to remove
+    platform.cli("runtime", "add", old, "--from", "runtimes/python")
+    tag = next(r["image"] for r in json.loads(platform.cli("runtime", "list", "--json").stdout) if r["name"] == old)
+    src = platform.home / "src" / "vd-1"
+    src.mkdir(parents=True)
+    for item in ("main.py", "requirements.txt"):
+        (src / item).write_text((REPO / "examples" / "sizes" / item).read_text())
+    (src / "wheels").mkdir()
+    for wheel in (REPO / "examples" / "sizes" / "wheels").iterdir():
+        (src / "wheels" / wheel.name).write_bytes(wheel.read_bytes())
+    first = json.loads(platform.cli("fn", "deploy", "vd", str(src), "--runtime", old, "--handler", "main:handle",
+                                    "--keep-versions", "2", "--json").stdout)
+    assert first["nodes"]["local"]["dependencies"] == "installed"
+    deps = {v.name for v in docker.volumes.list() if "-deps-" in v.name}
+    assert deploy(platform, "vd", 2)["gc"] == {}  # the python runtime, no requirements; both kept
+    platform.cli("runtime", "rm", old)  # no function's current version uses it now
+    third = deploy(platform, "vd", 3, "--keep-versions", "1")["gc"]["local"]
+    assert third["dropped"] == [1, 2] and third["freed_bytes"] > 0, third
+    gone = deps - {v.name for v in docker.volumes.list() if "-deps-" in v.name}
+    assert gone and gone <= set(third["removed"]["volumes"]), third  # version 1's installed requirements
+    assert tag in third["removed"]["images"], third
+    assert tag not in {t for img in docker.images.list() for t in img.tags}
+    assert served(call(platform, "vd")) == 3
 
 
 def test_the_v1_routes(platform: Platform) -> None:
