@@ -9,6 +9,7 @@ an agent restart, and forget_versions frees what only the dropped versions used.
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 import threading
@@ -28,13 +29,20 @@ BODY = ("import time\nimport mypkg\n\ndef handle(p):\n    time.sleep(float((p or
         "    return '{tag}/' + mypkg.VERSION\n")
 
 
+@functools.cache
+def same_wheel(version: str) -> bytes:
+    """One wheel per version for the whole run: a zip's timestamps would make each build new
+    bytes, and so a new dependency key (v1 and v2 must share their dependency volume)."""
+    return wheel(version)
+
+
 def source(tmp_path: Path, tag: str, pkg: str = "1.0") -> Path:
     """A handler that says its version and its dependency's (a shipped wheel: no network)."""
     root = tmp_path / tag
     (root / "wheels").mkdir(parents=True)
     (root / "main.py").write_text(BODY.format(tag=tag))
     (root / "requirements.txt").write_text(f"--no-index\n--find-links wheels\nmypkg=={pkg}\n")
-    (root / "wheels" / f"mypkg-{pkg}-py3-none-any.whl").write_bytes(wheel(pkg))
+    (root / "wheels" / f"mypkg-{pkg}-py3-none-any.whl").write_bytes(same_wheel(pkg))
     return root
 
 
@@ -164,3 +172,38 @@ def test_versions_side_by_side_rollback_and_restart(platform: Platform, tmp_path
     assert node.call()["result"] == "v1/1.0"
     status = node.request("status", {})
     assert status["functions"][NAME] == d1 and set(status["versions"][NAME]) == {d1, d2, d3}
+
+    # forget_versions: v2 goes (not v1, active though not named), with what only it used
+    scope, home = platform.scope(), platform.home / "nodes" / "local"
+    deps_volumes = {v.name for v in docker.volumes.list(filters={"name": f"faasctl-{scope}-deps-"})}
+    assert len(deps_volumes) == 2  # mypkg 1.0 (v1 and v2 share it) and 2.0 (v3)
+    artifact = home / "artifacts" / f"{d2}.tar.gz"
+    size = artifact.stat().st_size
+    image = deploy_args(node.ctx, d1, 1)["runtime"]["image"]
+    forgot = node.request("forget_versions", {"function": NAME, "keep": [d3], "keep_images": [image]})
+    assert forgot["dropped"] == [d2]
+    assert forgot["removed"] == {"artifacts": [d2], "volumes": [f"faasctl-{scope}-code-{d2[:16]}"], "images": []}
+    freed = forgot["freed_bytes"]
+    assert freed["artifacts"] == size and freed["volumes"] > 0 and freed["total"] == size + freed["volumes"]
+    assert not artifact.exists()
+    left = volume_names(docker, scope)
+    assert f"faasctl-{scope}-code-{d2[:16]}" not in left and deps_volumes <= left
+    assert {f"faasctl-{scope}-code-{d[:16]}" for d in (d1, d3)} <= left
+    with pytest.raises(NotFound, match=f"version {d2[:12]} of {NAME} is not on node local"):
+        node.call(d2)
+    assert node.versions()["active"] == d1 and set(node.versions()["versions"]) == {d1, d3}
+
+    # nothing kept: v3 and its own dependency volume go; the active v1 and the one it uses stay
+    last = node.request("forget_versions", {"function": NAME, "keep": []})
+    assert last["dropped"] == [d3] and last["removed"]["artifacts"] == [d3]
+    left = volume_names(docker, scope)
+    assert f"faasctl-{scope}-code-{d1[:16]}" in left and f"faasctl-{scope}-code-{d3[:16]}" not in left
+    assert len(left & deps_volumes) == 1 and last["freed_bytes"]["volumes"] > 0
+    assert (home / "artifacts" / f"{d1}.tar.gz").exists()
+    assert node.call()["result"] == "v1/1.0" and set(node.versions()["versions"]) == {d1}
+
+
+def volume_names(docker: Any, scope: str) -> set[str]:
+    """This agent's code and dependency volumes, as the engine lists them."""
+    found = {v.name for v in docker.volumes.list(filters={"label": f"faasctl.node={scope}"})}
+    return {n for n in found if n.startswith((f"faasctl-{scope}-code-", f"faasctl-{scope}-deps-"))}
