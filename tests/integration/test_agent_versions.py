@@ -10,6 +10,8 @@ an agent restart, and forget_versions frees what only the dropped versions used.
 from __future__ import annotations
 
 import functools
+import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -19,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.integration.test_agent_hardening import wheel
-from tests.support.platform import Platform
+from tests.support.platform import REPO, Platform
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -46,12 +48,13 @@ def source(tmp_path: Path, tag: str, pkg: str = "1.0") -> Path:
     return root
 
 
-def deploy_args(ctx: Any, digest: str, version: int, **more: Any) -> dict[str, Any]:
-    """The deploy message faasctl sends for a handler of the python runtime (core/functions.py)."""
+def deploy_args(ctx: Any, digest: str, version: int, runtime: str = "python", name: str = NAME,
+                **more: Any) -> dict[str, Any]:
+    """The deploy message faasctl sends for a handler (core/functions.py)."""
     from faasctl.core import runtimes
 
-    rt = runtimes.get(ctx, "python")
-    args = {"function": NAME, "digest": digest, "mode": "handler", "handler": "main:handle", "kind": "native",
+    rt = runtimes.get(ctx, runtime)
+    args = {"function": name, "digest": digest, "mode": "handler", "handler": "main:handle", "kind": "native",
             "version": version, "env": {}, "secrets": [],
             "runtime": {k: rt[k] for k in ("image", "path", "dependencies", "run", "handler", "runner")}, **more}
     if rt.get("stem_cells") is not None:
@@ -62,10 +65,10 @@ def deploy_args(ctx: Any, digest: str, version: int, **more: Any) -> dict[str, A
 class Node:
     """The local node's agent, as faasctl's own client reaches it."""
 
-    def __init__(self, platform: Platform) -> None:
+    def __init__(self, platform: Platform, name: str = NAME) -> None:
         from faasctl.core import nodes
 
-        self.platform = platform
+        self.platform, self.name = platform, name
         self.ctx = platform.context()
         self.node = nodes.get(self.ctx, "local")
 
@@ -74,7 +77,7 @@ class Node:
         return reply
 
     def call(self, digest: str | None = None, **params: Any) -> dict[str, Any]:
-        args: dict[str, Any] = {"function": NAME, "params": params}
+        args: dict[str, Any] = {"function": self.name, "params": params}
         if digest:
             args["digest"] = digest
         return self.request("invoke", args)
@@ -87,7 +90,7 @@ class Node:
         return art.digest
 
     def versions(self) -> dict[str, Any]:
-        found: dict[str, Any] = self.request("versions", {"function": NAME})["functions"][NAME]
+        found: dict[str, Any] = self.request("versions", {"function": self.name})["functions"][self.name]
         return found
 
     def restart(self) -> None:
@@ -207,3 +210,30 @@ def volume_names(docker: Any, scope: str) -> set[str]:
     """This agent's code and dependency volumes, as the engine lists them."""
     found = {v.name for v in docker.volumes.list(filters={"label": f"faasctl.node={scope}"})}
     return {n for n in found if n.startswith((f"faasctl-{scope}-code-", f"faasctl-{scope}-deps-"))}
+
+
+def test_forget_versions_removes_an_image_only_a_dropped_version_used(platform: Platform, tmp_path: Path,
+                                                                     docker: Any) -> None:
+    """An image this agent built, used by the dropped version alone, goes; its unshared bytes are counted."""
+    folder = tmp_path / "rt"
+    shutil.copytree(REPO / "runtimes" / "python", folder)
+    with (folder / "Dockerfile").open("a") as out:  # a tag of its own, with bytes no other image shares
+        out.write(f"USER 0:0\nRUN head -c 1048576 /dev/urandom > /blob-{os.urandom(4).hex()}\nUSER 65534:65534\n")
+    platform.cli("runtime", "add", "pyver", "--from", str(folder))
+    node = Node(platform, "verimg")
+    try:
+        image = deploy_args(node.ctx, "0" * 64, 1, runtime="pyver")["runtime"]["image"]
+        assert docker.images.get(image).labels.get("faasctl.node") == platform.scope()  # built by this agent
+        digest = node.push(source(tmp_path, "v1"))
+        node.request("deploy", deploy_args(node.ctx, digest, 1, runtime="pyver", name="verimg", activate=False))
+        assert node.call(digest)["result"] == "v1/1.0"
+        kept = node.request("forget_versions", {"function": "verimg", "keep": [], "keep_images": [image]})
+        assert kept["dropped"] == [digest] and kept["removed"]["images"] == [] and docker.images.list(name=image)
+        again = node.push(source(tmp_path / "again", "v1"))
+        assert again == digest  # the same archive: deployed anew, then dropped with nothing kept
+        node.request("deploy", deploy_args(node.ctx, digest, 1, runtime="pyver", name="verimg", activate=False))
+        gone = node.request("forget_versions", {"function": "verimg", "keep": []})
+        assert gone["removed"]["images"] == [image] and gone["freed_bytes"]["images"] >= 1048576
+        assert docker.images.list(name=image) == []
+    finally:
+        platform.cli("runtime", "rm", "pyver", check=False)
