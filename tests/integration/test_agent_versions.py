@@ -132,12 +132,14 @@ def test_versions_side_by_side_rollback_and_restart(platform: Platform, tmp_path
     assert (first["result"], first["start_kind"], first["digest"]) == ("v1/1.0", "warm", d1)
     assert node.call(d2)["result"] == "v2/1.0"
     assert node.call()["result"] == "v2/1.0"
+    warm_path = node.request("status", {})["counters"].get("warm_callback_calls", 0)
     for i in range(12):
         digest = (d1, d2, d2)[i % 3]
         reply = node.call(digest)
         assert reply["status"] == "DONE" and reply["digest"] == digest
         assert reply["result"] == ("v1/1.0" if digest == d1 else "v2/1.0")
     assert container_ids(platform, docker, d1) == v1_containers
+    assert node.request("status", {})["counters"]["warm_callback_calls"] == warm_path + 12  # Service.warm_invoke
     with pytest.raises(NotFound, match=f"version {'0' * 12} of {NAME} is not on node local"):
         node.call("0" * 64)
 
