@@ -111,7 +111,7 @@ class VersionOps:
         dropped: list[dict[str, Any]] = []
         closing: list[Pool] = []
         for _, digest, spec, _ in self.journal.versions(str(name)):
-            if digest in kept:
+            if digest in kept or digest == self.active_digest(str(name)):  # activated while we awaited
                 continue
             pool = self.loaded.get(str(name), {}).get(digest)
             if pool is not None:
