@@ -207,6 +207,12 @@ def test_versions_side_by_side_rollback_and_restart(platform: Platform, tmp_path
     assert (home / "artifacts" / f"{d1}.tar.gz").exists()
     assert node.call()["result"] == "v1/1.0" and set(node.versions()["versions"]) == {d1}
 
+    # faasctl fn rm (remove_function): every version goes, from memory and from the journal
+    platform.cli("fn", "rm", NAME)
+    assert node.request("versions", {"function": NAME}) == {"functions": {}}
+    with pytest.raises(NotFound, match=f"function '{NAME}' is not deployed on node local"):
+        node.call(d1)
+
 
 def volume_names(docker: Any, scope: str) -> set[str]:
     """This agent's code and dependency volumes, as the engine lists them."""
