@@ -77,7 +77,7 @@ class DeployOps(SecretOps):
         with self._claimed(digest, str(runtime.get("image") or "")) as claim:
             spec, deps_state, entries = await self._load(str(name), digest, runtime, args, claim)
         active = self.pools.get(str(name))
-        activate = args.get("activate", True) is not False or (active is not None and active.spec["digest"] == digest)
+        activate = bool(args.get("activate", True)) or (active is not None and active.spec["digest"] == digest)
         self.journal.save_function(str(name), digest, spec, active=activate)
         pool = self.loaded.get(str(name), {}).get(digest)
         reused = pool is not None and not pool.closed and _same(pool.spec, spec)

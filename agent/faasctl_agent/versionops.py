@@ -62,6 +62,10 @@ class VersionOps:
 
     def _unload(self, pool: Pool) -> None:
         """Take a version's pool out of memory and close it: running calls finish, queued ones are told."""
+        self._detach(pool)
+        self.spawn(pool.close())
+
+    def _detach(self, pool: Pool) -> None:
         name, digest = pool.spec["name"], pool.spec["digest"]
         versions = self.loaded.get(name, {})
         if versions.get(digest) is pool:
@@ -70,7 +74,6 @@ class VersionOps:
             self.loaded.pop(name, None)
         if self.pools.get(name) is pool:
             del self.pools[name]
-        self.spawn(pool.close())
 
     async def _version_pool(self, name: str, digest: str) -> Pool:
         """The pool of one version, installed from the journal's spec if not in memory."""
@@ -108,11 +111,12 @@ class VersionOps:
         dropped: list[dict[str, Any]] = []
         closing: list[Pool] = []
         for _, digest, spec, _ in self.journal.versions(str(name)):
-            if digest in kept:
+            if digest in kept or digest == self.active_digest(str(name)):  # activated while we awaited
                 continue
             pool = self.loaded.get(str(name), {}).get(digest)
             if pool is not None:
-                self._unload(pool)
+                self._detach(pool)
+                await pool.close()  # idle containers removed now; busy ones after their call
                 closing.append(pool)
             self.journal.forget_version(str(name), digest)
             self.workers.tars.pop(digest, None)

@@ -9,6 +9,9 @@ an agent restart, and forget_versions frees what only the dropped versions used.
 
 from __future__ import annotations
 
+import functools
+import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -18,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.integration.test_agent_hardening import wheel
-from tests.support.platform import Platform
+from tests.support.platform import REPO, Platform
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -28,22 +31,30 @@ BODY = ("import time\nimport mypkg\n\ndef handle(p):\n    time.sleep(float((p or
         "    return '{tag}/' + mypkg.VERSION\n")
 
 
+@functools.cache
+def same_wheel(version: str) -> bytes:
+    """One wheel per version for the whole run: a zip's timestamps would make each build new
+    bytes, and so a new dependency key (v1 and v2 must share their dependency volume)."""
+    return wheel(version)
+
+
 def source(tmp_path: Path, tag: str, pkg: str = "1.0") -> Path:
     """A handler that says its version and its dependency's (a shipped wheel: no network)."""
     root = tmp_path / tag
     (root / "wheels").mkdir(parents=True)
     (root / "main.py").write_text(BODY.format(tag=tag))
     (root / "requirements.txt").write_text(f"--no-index\n--find-links wheels\nmypkg=={pkg}\n")
-    (root / "wheels" / f"mypkg-{pkg}-py3-none-any.whl").write_bytes(wheel(pkg))
+    (root / "wheels" / f"mypkg-{pkg}-py3-none-any.whl").write_bytes(same_wheel(pkg))
     return root
 
 
-def deploy_args(ctx: Any, digest: str, version: int, **more: Any) -> dict[str, Any]:
-    """The deploy message faasctl sends for a handler of the python runtime (core/functions.py)."""
+def deploy_args(ctx: Any, digest: str, version: int, runtime: str = "python", name: str = NAME,
+                **more: Any) -> dict[str, Any]:
+    """The deploy message faasctl sends for a handler (core/functions.py)."""
     from faasctl.core import runtimes
 
-    rt = runtimes.get(ctx, "python")
-    args = {"function": NAME, "digest": digest, "mode": "handler", "handler": "main:handle", "kind": "native",
+    rt = runtimes.get(ctx, runtime)
+    args = {"function": name, "digest": digest, "mode": "handler", "handler": "main:handle", "kind": "native",
             "version": version, "env": {}, "secrets": [],
             "runtime": {k: rt[k] for k in ("image", "path", "dependencies", "run", "handler", "runner")}, **more}
     if rt.get("stem_cells") is not None:
@@ -54,10 +65,10 @@ def deploy_args(ctx: Any, digest: str, version: int, **more: Any) -> dict[str, A
 class Node:
     """The local node's agent, as faasctl's own client reaches it."""
 
-    def __init__(self, platform: Platform) -> None:
+    def __init__(self, platform: Platform, name: str = NAME) -> None:
         from faasctl.core import nodes
 
-        self.platform = platform
+        self.platform, self.name = platform, name
         self.ctx = platform.context()
         self.node = nodes.get(self.ctx, "local")
 
@@ -66,7 +77,7 @@ class Node:
         return reply
 
     def call(self, digest: str | None = None, **params: Any) -> dict[str, Any]:
-        args: dict[str, Any] = {"function": NAME, "params": params}
+        args: dict[str, Any] = {"function": self.name, "params": params}
         if digest:
             args["digest"] = digest
         return self.request("invoke", args)
@@ -79,7 +90,7 @@ class Node:
         return art.digest
 
     def versions(self) -> dict[str, Any]:
-        found: dict[str, Any] = self.request("versions", {"function": NAME})["functions"][NAME]
+        found: dict[str, Any] = self.request("versions", {"function": self.name})["functions"][self.name]
         return found
 
     def restart(self) -> None:
@@ -121,12 +132,14 @@ def test_versions_side_by_side_rollback_and_restart(platform: Platform, tmp_path
     assert (first["result"], first["start_kind"], first["digest"]) == ("v1/1.0", "warm", d1)
     assert node.call(d2)["result"] == "v2/1.0"
     assert node.call()["result"] == "v2/1.0"
+    warm_path = node.request("status", {})["counters"].get("warm_callback_calls", 0)
     for i in range(12):
         digest = (d1, d2, d2)[i % 3]
         reply = node.call(digest)
         assert reply["status"] == "DONE" and reply["digest"] == digest
         assert reply["result"] == ("v1/1.0" if digest == d1 else "v2/1.0")
     assert container_ids(platform, docker, d1) == v1_containers
+    assert node.request("status", {})["counters"]["warm_callback_calls"] == warm_path + 12  # Service.warm_invoke
     with pytest.raises(NotFound, match=f"version {'0' * 12} of {NAME} is not on node local"):
         node.call("0" * 64)
 
@@ -164,3 +177,71 @@ def test_versions_side_by_side_rollback_and_restart(platform: Platform, tmp_path
     assert node.call()["result"] == "v1/1.0"
     status = node.request("status", {})
     assert status["functions"][NAME] == d1 and set(status["versions"][NAME]) == {d1, d2, d3}
+
+    # forget_versions: v2 goes (not v1, active though not named), with what only it used
+    scope, home = platform.scope(), platform.home / "nodes" / "local"
+    deps_volumes = {v.name for v in docker.volumes.list(filters={"name": f"faasctl-{scope}-deps-"})}
+    assert len(deps_volumes) == 2  # mypkg 1.0 (v1 and v2 share it) and 2.0 (v3)
+    artifact = home / "artifacts" / f"{d2}.tar.gz"
+    size = artifact.stat().st_size
+    image = deploy_args(node.ctx, d1, 1)["runtime"]["image"]
+    forgot = node.request("forget_versions", {"function": NAME, "keep": [d3], "keep_images": [image]})
+    assert forgot["dropped"] == [d2]
+    assert forgot["removed"] == {"artifacts": [d2], "volumes": [f"faasctl-{scope}-code-{d2[:16]}"], "images": []}
+    freed = forgot["freed_bytes"]
+    assert freed["artifacts"] == size and freed["volumes"] > 0 and freed["total"] == size + freed["volumes"]
+    assert not artifact.exists()
+    left = volume_names(docker, scope)
+    assert f"faasctl-{scope}-code-{d2[:16]}" not in left and deps_volumes <= left
+    assert {f"faasctl-{scope}-code-{d[:16]}" for d in (d1, d3)} <= left
+    with pytest.raises(NotFound, match=f"version {d2[:12]} of {NAME} is not on node local"):
+        node.call(d2)
+    assert node.versions()["active"] == d1 and set(node.versions()["versions"]) == {d1, d3}
+
+    # nothing kept: v3 and its own dependency volume go; the active v1 and the one it uses stay
+    last = node.request("forget_versions", {"function": NAME, "keep": []})
+    assert last["dropped"] == [d3] and last["removed"]["artifacts"] == [d3]
+    left = volume_names(docker, scope)
+    assert f"faasctl-{scope}-code-{d1[:16]}" in left and f"faasctl-{scope}-code-{d3[:16]}" not in left
+    assert len(left & deps_volumes) == 1 and last["freed_bytes"]["volumes"] > 0
+    assert (home / "artifacts" / f"{d1}.tar.gz").exists()
+    assert node.call()["result"] == "v1/1.0" and set(node.versions()["versions"]) == {d1}
+
+    # faasctl fn rm (remove_function): every version goes, from memory and from the journal
+    platform.cli("fn", "rm", NAME)
+    assert node.request("versions", {"function": NAME}) == {"functions": {}}
+    with pytest.raises(NotFound, match=f"function '{NAME}' is not deployed on node local"):
+        node.call(d1)
+
+
+def volume_names(docker: Any, scope: str) -> set[str]:
+    """This agent's code and dependency volumes, as the engine lists them."""
+    found = {v.name for v in docker.volumes.list(filters={"label": f"faasctl.node={scope}"})}
+    return {n for n in found if n.startswith((f"faasctl-{scope}-code-", f"faasctl-{scope}-deps-"))}
+
+
+def test_forget_versions_removes_an_image_only_a_dropped_version_used(platform: Platform, tmp_path: Path,
+                                                                     docker: Any) -> None:
+    """An image this agent built, used by the dropped version alone, goes; its unshared bytes are counted."""
+    folder = tmp_path / "rt"
+    shutil.copytree(REPO / "runtimes" / "python", folder)
+    with (folder / "Dockerfile").open("a") as out:  # a tag of its own, with bytes no other image shares
+        out.write(f"USER 0:0\nRUN head -c 1048576 /dev/urandom > /blob-{os.urandom(4).hex()}\nUSER 65534:65534\n")
+    platform.cli("runtime", "add", "pyver", "--from", str(folder))
+    node = Node(platform, "verimg")
+    try:
+        image = deploy_args(node.ctx, "0" * 64, 1, runtime="pyver")["runtime"]["image"]
+        assert docker.images.get(image).labels.get("faasctl.node") == platform.scope()  # built by this agent
+        digest = node.push(source(tmp_path, "v1"))
+        node.request("deploy", deploy_args(node.ctx, digest, 1, runtime="pyver", name="verimg", activate=False))
+        assert node.call(digest)["result"] == "v1/1.0"
+        kept = node.request("forget_versions", {"function": "verimg", "keep": [], "keep_images": [image]})
+        assert kept["dropped"] == [digest] and kept["removed"]["images"] == [] and docker.images.list(name=image)
+        again = node.push(source(tmp_path / "again", "v1"))
+        assert again == digest  # the same archive: deployed anew, then dropped with nothing kept
+        node.request("deploy", deploy_args(node.ctx, digest, 1, runtime="pyver", name="verimg", activate=False))
+        gone = node.request("forget_versions", {"function": "verimg", "keep": []})
+        assert gone["removed"]["images"] == [image] and gone["freed_bytes"]["images"] >= 1048576
+        assert docker.images.list(name=image) == []
+    finally:
+        platform.cli("runtime", "rm", "pyver", check=False)
