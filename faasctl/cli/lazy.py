@@ -1,12 +1,13 @@
 """The root command group, loading each sub-app only when the command line names it.
 
-Turning every CLI module into click commands at each start cost about 13 ms of imports
-(the noun modules pull in output, core.policy, the agent's policy...) and 5 ms of typer
-building the whole tree, for one command used. So the root keeps a table (main.COMMANDS):
-each top-level name with the module that defines it and the first paragraph of its help.
-`faasctl --help` and usage errors list the table; `faasctl call list` imports `call.py`
-alone and has typer convert only it, with the root's settings, as `add_typer` would.
-tests/unit/test_cli_lazy.py keeps the table's help equal to the real commands'.
+Importing every CLI module (which pull in output, core.policy, the agent's policy...) and
+having typer turn the whole tree into click commands cost about 8 + 5.5 ms at each start
+on a quiet machine (docs/benchmarks.md), for one command used. So the root keeps a
+table (main.COMMANDS): each top-level name with the module that defines it and the first
+paragraph of its help. `faasctl --help` and usage errors list the table; `faasctl call
+list` imports `call.py` alone and has typer convert only it, with the root's settings,
+as `add_typer` would. tests/unit/test_cli_lazy.py keeps the table's help equal to the
+real commands'.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typer.core import TyperGroup
 from typer.main import get_group_from_info
 from typer.models import TyperInfo
 
-try:  # typer >= 0.26 vendors click
+try:  # newer typer vendors click
     from typer._click.utils import make_default_short_help
 except ImportError:  # pragma: no cover - older typer on plain click
     from click.utils import make_default_short_help  # type: ignore[no-redef,import-not-found,unused-ignore]
