@@ -40,9 +40,10 @@ class LazyCommands(MutableMapping[str, Any]):
     """click's `commands` mapping whose values are built on first use: typer's suggestions
     for a mistyped name read its keys, which costs nothing."""
 
-    def __init__(self, table: Mapping[str, Entry], load: Callable[[str], dict[str, Any]]) -> None:
+    def __init__(self, table: Mapping[str, Entry], load: Callable[[str], dict[str, Any]],
+                 built: Mapping[str, Any]) -> None:
         self.table, self.load = table, load
-        self.built: dict[str, Any] = {}
+        self.built: dict[str, Any] = dict(built)
 
     def __getitem__(self, name: str) -> Any:
         if name not in self.built:
@@ -72,8 +73,9 @@ class LazyGroup(TyperGroup):
     root: typer.Typer  # its settings are handed to each sub-app, as add_typer's would be
 
     def __init__(self, **attrs: Any) -> None:
-        super().__init__(**attrs)
-        self.commands = LazyCommands(self.table, self._load)
+        super().__init__(**attrs)  # commands registered on the root itself (add_typer, @app.command) stay, eager
+        self.lazy = LazyCommands(self.table, self._load, self.commands)
+        self.commands = self.lazy
 
     def _load(self, name: str) -> dict[str, Any]:
         """Import the module behind `name` and convert it as `add_typer`/`register` on the
@@ -96,10 +98,13 @@ class LazyGroup(TyperGroup):
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         """The listing from the table, without importing a sub-app: the rows typer's
         format_commands would write (click's short help: the first sentence that fits)."""
-        if not self.table:
+        eager = {n: c for n, c in self.lazy.built.items() if n not in self.table and not c.hidden}
+        names = [*self.table, *eager]
+        if not names:
             return
-        limit = formatter.width - 6 - max(len(name) for name in self.table)
+        limit = formatter.width - 6 - max(len(name) for name in names)
         rows = [(name, make_default_short_help(entry.help, limit).strip()) for name, entry in self.table.items()]
+        rows += [(name, command.get_short_help_str(limit)) for name, command in eager.items()]
         with formatter.section(_("Commands")):
             formatter.write_dl(rows)
 

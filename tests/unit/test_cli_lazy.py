@@ -75,3 +75,34 @@ def test_a_mistyped_command_still_gets_suggestions() -> None:
     err = io.StringIO()
     assert run(["nope"], Environment(stdout_stream=io.StringIO(), stderr_stream=err, program="faasctl")) == 2
     assert "No such command 'nope'. Did you mean 'node', 'invoke'?" in err.getvalue()
+
+
+def test_commands_registered_on_the_root_itself_still_work() -> None:
+    """A branch that adds `app.add_typer(...)` or `@app.command` to the root instead of a
+    row in COMMANDS gets an eager command, listed after the table's, not a lost one."""
+    from typer.testing import CliRunner
+
+    from faasctl.cli.lazy import lazy_root
+
+    root, extra = typer.Typer(rich_markup_mode=None), typer.Typer(help="A sub-app added with add_typer.")
+
+    @root.command("hello")
+    def hello() -> None:
+        """Say hello. Then more words than fit."""
+        print("hello")
+
+    @extra.command("x")
+    def x() -> None:
+        """The x."""
+
+    root.add_typer(extra, name="extra")
+    lazy_root(root, {"call": COMMANDS["call"]})
+    runner = CliRunner()
+    shown = runner.invoke(root, ["--help"], terminal_width=80)
+    assert shown.exit_code == 0
+    listing = shown.output[shown.output.index("Commands:"):].splitlines()[1:]
+    assert [line.split()[0] for line in listing] == ["call", "hello", "extra"]
+    assert "Say hello." in listing[1] and "A sub-app added with add_typer." in listing[2]
+    assert runner.invoke(root, ["hello"]).output == "hello\n"
+    assert runner.invoke(root, ["extra", "x"]).exit_code == 0
+    assert "List, get and wait for calls." in runner.invoke(root, ["call", "--help"]).output
