@@ -14,8 +14,25 @@ from collections.abc import Sequence
 import typer
 
 from .. import __version__
-from . import call, dashboard, fn, node, runtime, secret, serve, top
 from .environment import Environment, current, using
+from .lazy import Entry, lazy_root
+
+# Every top-level command, in the order `faasctl --help` lists them: the module in
+# faasctl/cli that defines it (its `app` sub-app, or its `register(app)`), and the first
+# paragraph of its help. Only the module a command line names is imported (lazy.py);
+# a new noun is one row here (tests/unit/test_cli_lazy.py checks the help matches).
+COMMANDS = {
+    "invoke": Entry("top", "Call a function and print its result (exit 9 if it failed, 10 if it timed out)."),
+    "logs": Entry("top", "What the function wrote to stderr (and stdout in handler mode) during one call."),
+    "serve": Entry("serve", "Serve the seed-compatible API and /v1 (OpenAPI at /openapi.json, docs at /docs)."),
+    "dashboard": Entry("dashboard", "Show nodes, functions and calls live, and act on them, in the terminal."),
+    "node": Entry("node", "Add, list and remove nodes (machines that run functions)."),
+    "runtime": Entry("runtime", "Register and list runtimes (images functions run in)."),
+    "fn": Entry("fn", "Deploy, list and remove functions."),
+    "call": Entry("call", "List, get and wait for calls."),
+    "secret": Entry("secret", "Set, list and remove secrets that functions read as files "
+                     "(/var/run/secrets/faasctl/NAME)."),
+}
 
 app = typer.Typer(
     name="faasctl",
@@ -27,14 +44,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-app.add_typer(node.app, name="node")
-app.add_typer(runtime.app, name="runtime")
-app.add_typer(fn.app, name="fn")
-app.add_typer(call.app, name="call")
-app.add_typer(secret.app, name="secret")
-top.register(app)
-serve.register(app)
-dashboard.register(app)
+lazy_root(app, COMMANDS)
 
 
 def _version(value: bool) -> None:
