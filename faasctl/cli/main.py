@@ -28,7 +28,7 @@ COMMANDS = {
     "dashboard": Entry("dashboard", "Show nodes, functions and calls live, and act on them, in the terminal."),
     "node": Entry("node", "Add, list and remove nodes (machines that run functions)."),
     "runtime": Entry("runtime", "Register and list runtimes (images functions run in)."),
-    "fn": Entry("fn", "Deploy, list and remove functions."),
+    "fn": Entry("fn", "Deploy, list and remove functions; their versions, rollbacks and aliases."),
     "call": Entry("call", "List, get and wait for calls."),
     "secret": Entry("secret", "Set, list and remove secrets that functions read as files "
                      "(/var/run/secrets/faasctl/NAME)."),
