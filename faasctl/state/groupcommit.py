@@ -41,6 +41,7 @@ from typing import Any, Generic, TypeVar
 
 from ..errors import LOCK_HINT, StateError, storage_hint
 from . import sqlite
+from .checkpoints import Checkpointer
 
 T = TypeVar("T")
 _datasync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
@@ -75,6 +76,7 @@ class GroupCommit:
         if not self.wal.exists():
             raise StateError(f"the state file {where} has no write-ahead log at {self.wal}",
                              "open it once with any faasctl command that changes state, then retry")
+        self.checkpoints = Checkpointer(conn, where.resolve())  # off the commit's path (checkpoints.py)
         self.batches = 0  # transactions committed: tests and the bench read these two
         self.syncs = 0
 
@@ -135,6 +137,7 @@ class GroupCommit:
                             op.committed, op.error = False, failure
                         op.done = True
                     self._cond.notify_all()
+        self.checkpoints.poke()  # after the sync: the checkpoint's own syncs do not delay this one
 
     def _synced_through(self, generation: int) -> None:
         """Return once a sync that began after durable commit number `generation` has ended.
