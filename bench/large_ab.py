@@ -97,7 +97,7 @@ def main() -> None:
                             "ms", statistics.median(t["raw"] for t in turns) * 1e3, "<= 3x raw attach",
                             statistics.median(t[what] / t["raw"] for t in turns) <= 3,
                             f"per-turn ratios {ratios}"))
-    report(rows, f"{args.rounds} rounds of {args.calls} calls, alternating; ratio of medians (per-turn ratios in notes)")
+    report(rows, f"{args.rounds} rounds of {args.calls} calls, alternating; ratio of medians")
 
 
 if __name__ == "__main__":

@@ -44,8 +44,8 @@ def timed(step: Callable[[], object], repeat: int) -> float:
     return statistics.median(times) * 1e3
 
 
-def zmq_pair(curve: bool) -> tuple[zmq.Socket[bytes], zmq.Socket[bytes]]:
-    ctx = zmq.Context.instance()
+def zmq_pair(curve: bool) -> tuple[zmq.Socket[bytes], zmq.Socket[bytes], bytes]:
+    ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
     server, client = ctx.socket(zmq.ROUTER), ctx.socket(zmq.DEALER)
     if curve:
         spub, ssec = zmq.curve_keypair()
@@ -58,7 +58,7 @@ def zmq_pair(curve: bool) -> tuple[zmq.Socket[bytes], zmq.Socket[bytes]]:
     ident, _ = server.recv_multipart()
     server.setsockopt(zmq.LINGER, 0)
     client.setsockopt(zmq.LINGER, 0)
-    return server, client, ident  # type: ignore[return-value]
+    return server, client, ident
 
 
 def main(mb: int, repeat: int) -> list[Row]:

@@ -39,9 +39,10 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from faasctl_agent.walcheckpoint import Checkpointer
+
 from ..errors import LOCK_HINT, StateError, storage_hint
 from . import sqlite
-from .checkpoints import Checkpointer
 
 T = TypeVar("T")
 _datasync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
@@ -76,7 +77,7 @@ class GroupCommit:
         if not self.wal.exists():
             raise StateError(f"the state file {where} has no write-ahead log at {self.wal}",
                              "open it once with any faasctl command that changes state, then retry")
-        self.checkpoints = Checkpointer(conn, where.resolve())  # off the commit's path (checkpoints.py)
+        self.checkpoints = Checkpointer(conn, where.resolve())  # off the commit's path (walcheckpoint.py)
         self.batches = 0  # transactions committed: tests and the bench read these two
         self.syncs = 0
 

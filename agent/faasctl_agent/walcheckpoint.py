@@ -1,18 +1,20 @@
-"""WAL checkpoints beside the group-commit writer, not inside a caller's commit.
+"""WAL checkpoints in a thread beside a writer, not inside the writer's commits.
 
 SQLite copies the WAL back into the database (a checkpoint) inside the COMMIT that
-takes the log past 1,000 pages, and syncs the database file there. Small call records
-hit that every few hundred calls; a 10 MB result hits it on its own commit: the caller
-whose record it was waited for 10 MB to be copied and synced twice (measured: 55 ms
-with the checkpoint, 13 ms without, bench/large_parts.py). The writer's connection turns
-that off (wal_autocheckpoint=0) and, after each batch, pokes a thread of this module,
-which runs the same PASSIVE checkpoint on a connection of its own once the log holds as
-many pages as SQLite's default would allow. Durability does not change: a commit is
-durable once the WAL is synced (groupcommit.py); a checkpoint only moves pages.
+takes the log past 1,000 pages, and syncs the database file there. Small rows hit that
+every few hundred commits; a 10 MB call result hits it on its own commit, which then
+waits for 10 MB to be copied and synced twice (measured: 55 ms with the checkpoint,
+13 ms without, bench/large_parts.py). Both writers of call results use this instead:
+faasctl's group-commit writer (faasctl/state/groupcommit.py), whose caller was waiting,
+and the agent's journal (journal.py), whose event loop was blocked meanwhile. The
+writer's connection turns SQLite's own checkpoints off (wal_autocheckpoint=0) and
+pokes this after each commit; once the log holds as many pages as SQLite's default
+allows, a thread runs the same PASSIVE checkpoint on a connection of its own.
+Durability does not change: a checkpoint only moves pages already in the WAL.
 
-The log's size is read from the wal-index header in the `-shm` file (SQLite's
+The log's length is read from the wal-index header in the `-shm` file (SQLite's
 documented WAL format: mxFrame at byte 16, nBackfill at byte 96, native order), one
-pread per batch. Where that file cannot be read, SQLite's own checkpoints stay on.
+pread per poke. Where that file cannot be read, SQLite's own checkpoints stay on.
 """
 
 from __future__ import annotations
@@ -25,14 +27,14 @@ import weakref
 from contextlib import suppress
 from pathlib import Path
 
-from . import sqlite
-
 PAGES = 1000  # SQLite's default wal_autocheckpoint
 IDLE_S = 5.0  # the thread ends after this long without a poke; the next poke starts another
+BUSY_TIMEOUT_S = 30
 
 
 class Checkpointer:
     def __init__(self, conn: sqlite3.Connection, db_path: Path) -> None:
+        """`conn`: the writer's connection to `db_path` (WAL mode), open as long as this is."""
         self.db_path = db_path
         self.runs = 0  # checkpoints run (tests read it)
         self._wake = threading.Event()
@@ -71,7 +73,7 @@ class Checkpointer:
                 self._thread.start()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(str(self.db_path), timeout=sqlite.BUSY_TIMEOUT_S, isolation_level=None)
+        conn = sqlite3.connect(str(self.db_path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
         try:
             while True:
                 if not self._wake.wait(IDLE_S):

@@ -1,4 +1,4 @@
-"""WAL checkpoints beside the group-commit writer (faasctl/state/checkpoints.py), over a
+"""WAL checkpoints beside the group-commit writer (faasctl_agent/walcheckpoint.py), over a
 real state file: the writer's own commits never checkpoint, a long log is copied back
 by the checkpoint thread, and what was written is all there for a new connection."""
 
@@ -7,7 +7,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from faasctl.state import checkpoints, fastpath, groupcommit
+from faasctl_agent import walcheckpoint
+
+from faasctl.state import fastpath, groupcommit
 from faasctl.state.db import open_engine
 from tests.support.waiting import wait_until
 
@@ -21,7 +23,7 @@ def test_a_long_log_is_checkpointed_by_the_thread_not_the_commit(tmp_path: Path)
     writer = groupcommit.GroupCommit(fastpath.connect(path, shared=True), path)
     assert writer.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
     num = writer.run(lambda c: fastpath.add_call(c, "u1", FN, {}, False), durable=False)
-    assert writer.checkpoints.pending() < checkpoints.PAGES  # a small record: nothing to do
+    assert writer.checkpoints.pending() < walcheckpoint.PAGES  # a small record: nothing to do
     writer.run(lambda c: fastpath.set_call(c, num, {"status": "DONE", "result": BIG}), durable=True)
     # the log is long now: the thread (not the commit) copies it back
     assert wait_until(lambda: writer.checkpoints.runs >= 1 and writer.checkpoints.pending() == 0, 30.0)
