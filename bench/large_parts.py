@@ -26,7 +26,7 @@ from pathlib import Path
 import zmq
 from benchlib import ROOT, Row, report
 from faasctl_agent import protocol
-from faasctl_agent.framing import LineFramer
+from faasctl_agent.framing import LineFramer, ReplyFramer
 
 sys.path.insert(0, str(ROOT / "agent" / "faasctl_agent" / "runner"))
 import runner as runner_mod  # noqa: E402  (the runner is a script beside its kinds, not a package)
@@ -79,6 +79,27 @@ def main(mb: int, repeat: int) -> list[Row]:
         runner.send({"ok": True, "result": result, "log": "", "id": "c1", "ms": 1.0})
 
     add("runner: reply to a JSON line and write it (Runner.send)", timed(runner_send, repeat))
+
+    def runner_send_raw() -> None:
+        sink.seek(0)
+        sink.truncate()
+        runner.send({"ok": True, "result": result, "log": "", "id": "c1", "ms": 1.0}, raw=True)
+
+    add("runner, raw: header line + the result's bytes (Runner.send raw=True)", timed(runner_send_raw, repeat))
+    sink.seek(0)
+    sink.truncate()
+    runner.send({"ok": True, "result": result, "log": "", "id": "c1", "ms": 1.0}, raw=True)
+    sink.flush()
+    raw_reply = sink.buffer.getvalue()  # type: ignore[attr-defined]
+
+    def frame_raw() -> list[dict[str, object]]:
+        framer = ReplyFramer()
+        out: list[dict[str, object]] = []
+        for i in range(0, len(raw_reply), CHUNK):
+            out += framer.feed(raw_reply[i:i + CHUNK])
+        return out
+
+    add("agent, raw: ReplyFramer over the same reads, result decoded", timed(frame_raw, repeat))
     line = json.dumps({"ok": True, "result": result, "log": "", "id": "c1", "ms": 1.0},
                       separators=(",", ":")).encode() + b"\n"
 
@@ -95,6 +116,16 @@ def main(mb: int, repeat: int) -> list[Row]:
             "result": result, "log": "", "error": "", "start_kind": "warm", "run_ms": 40.0}
     add("agent: the ZeroMQ reply's JSON (protocol.ok)", timed(lambda: protocol.ok("r1", call), repeat))
     reply = protocol.ok("r1", call)
+
+    def split() -> bytes:
+        data, extra = protocol.split_result(call, True)
+        return protocol.ok("r1", data) + extra[0][:0]
+
+    add("agent, raw frame: split_result + the small JSON (result encoded once)", timed(split, repeat))
+    head, extra = protocol.split_result(call, True)
+    head_frame = protocol.ok("r1", head)
+    add("client, raw frame: decode + join_result", timed(lambda: protocol.join_result(protocol.decode(head_frame),
+                                                                                       extra), repeat))
     for curve in (False, True):
         server, client, ident = zmq_pair(curve)
 
@@ -107,9 +138,57 @@ def main(mb: int, repeat: int) -> list[Row]:
             timed(send_recv, repeat))
         server.close()
         client.close()
+    for parts in (1, 10):
+        add(f"ZeroMQ CURVE between two processes: {mb} MB in {parts} frame(s)", curve_between(size, parts, repeat),
+            note="cut in frames, the two sides' crypto could overlap")
     add("client: protocol.decode of the reply", timed(lambda: protocol.decode(reply), repeat))
     rows += record_rows(result, repeat)
     return rows
+
+
+def _curve_server(port: int, public: bytes, secret: bytes, size: int) -> None:
+    """A ROUTER in another process answering "N" with `size` bytes in N frames, until "0"."""
+    ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    sock = ctx.socket(zmq.ROUTER)
+    sock.curve_server, sock.curve_publickey, sock.curve_secretkey = True, public, secret
+    sock.bind(f"tcp://127.0.0.1:{port}")
+    data = memoryview(b"x" * size)
+    for _ in range(10_000):  # bounded: the client sends "0" at the end
+        ident, req = sock.recv_multipart()
+        parts = int(req)
+        if not parts:
+            break
+        step = -(-size // parts)
+        sock.send_multipart([ident, b"h", *(data[i:i + step] for i in range(0, size, step))], copy=False)
+    sock.close(linger=0)
+    ctx.term()
+
+
+def curve_between(size: int, parts: int, repeat: int) -> float:
+    import multiprocessing as mp
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    spub, ssec = zmq.curve_keypair()
+    cpub, csec = zmq.curve_keypair()
+    server = mp.get_context("spawn").Process(target=_curve_server, args=(port, spub, ssec, size))
+    server.start()
+    client: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.DEALER)
+    client.curve_serverkey, client.curve_publickey, client.curve_secretkey = spub, cpub, csec
+    client.setsockopt(zmq.LINGER, 0)
+    client.connect(f"tcp://127.0.0.1:{port}")
+    try:
+        def trip() -> None:
+            client.send(b"%d" % parts)
+            client.recv_multipart(copy=False)
+
+        return timed(trip, repeat)
+    finally:
+        client.send(b"0")
+        server.join(30)
+        client.close()
 
 
 def record_rows(result: str, repeat: int) -> list[Row]:
@@ -121,15 +200,35 @@ def record_rows(result: str, repeat: int) -> list[Row]:
     db.open_engine(path).dispose()
     writer = groupcommit.for_file(path, lambda p: fastpath.connect(p, shared=True))
     fn = {"name": "f", "version": 1}
-    nums = iter(range(1, 10**6))
 
     def record(durable: bool) -> None:
         num = writer.run(lambda c: fastpath.add_call(c, os.urandom(12).hex(), fn, {}, False), durable=False)
         writer.run(lambda c: fastpath.set_call(c, num, {"status": "DONE", "result": result}), durable=durable)
-        next(nums)
 
-    rows = [Row("state: PENDING insert + outcome with the result, no sync", timed(lambda: record(False), repeat), "ms"),
-            Row("state: the same, outcome durable (WAL fdatasync)", timed(lambda: record(True), repeat), "ms")]
+    def settled(durable: bool) -> None:
+        """One record once the previous one's checkpoint is over: calls are not back to back."""
+        for _ in range(300):  # bounded: 3 s
+            if writer.checkpoints.pending() < 1000:
+                break
+            time.sleep(0.01)
+        t0 = time.perf_counter()
+        record(durable)
+        times.append(time.perf_counter() - t0)
+
+    rows = []
+    for how in ("SQLite's checkpoint inside COMMIT (before)", "checkpoint in a thread (after)"):
+        inside = how.endswith("(before)")
+        writer.conn.execute(f"PRAGMA wal_autocheckpoint={1000 if inside else 0}")
+        poke = writer.checkpoints.poke
+        if inside:
+            writer.checkpoints.poke = lambda: None  # type: ignore[method-assign]
+        for durable in (False, True):
+            times: list[float] = []
+            for _ in range(repeat + 1):
+                settled(durable)
+            rows.append(Row(f"state, {how}: PENDING + outcome with the result, {'durable' if durable else 'no sync'}",
+                            statistics.median(times[1:]) * 1e3, "ms"))
+        writer.checkpoints.poke = poke  # type: ignore[method-assign]
     for f in tmp.iterdir():
         f.unlink()
     tmp.rmdir()
