@@ -4,11 +4,18 @@ result frame split off and joined back; each with its fallback to plain JSON."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from faasctl_agent import protocol
+from faasctl_agent.channel import RunnerChannel
 from faasctl_agent.framing import LineTooLong, ReplyFramer
 from faasctl_agent.runner import runner
 
@@ -84,3 +91,46 @@ def test_result_frame_split_and_joined() -> None:
         protocol.join_result(protocol.decode(protocol.ok("r", rest)), [])
     plain = protocol.decode(protocol.ok("r", {"result": "x"}))  # an older agent: no frame, nothing to join
     assert protocol.join_result(plain, [])["data"] == {"result": "x"}
+
+
+def test_the_attach_channel_reads_a_raw_result_between_stderr_frames() -> None:
+    """Where the socket cannot be used, stdout carries the same bytes inside attach frames."""
+    async def scenario() -> None:
+        ours, theirs = socket.socketpair()
+        reader, writer = await asyncio.open_connection(sock=ours)
+        _, engine = await asyncio.open_connection(sock=theirs)
+        channel = RunnerChannel(reader, writer)
+        result = TEXT * 20_000
+        engine.write(attach_frame(1, b'{"op":"ready"}\n'))
+        await asyncio.wait_for(channel.ready, 5)
+        pending = asyncio.ensure_future(channel.request({"op": "call", "id": "c1", "raw": True}, 5))
+        data = sent({"ok": True, "result": result, "log": "", "id": "c1"}, True)
+        for i in range(0, len(data), 4000):
+            engine.write(attach_frame(1, data[i:i + 4000]) + attach_frame(2, b"noise\n"))
+        reply = await asyncio.wait_for(pending, 5)
+        assert reply["result"] == result and reply["result_bytes"] == len(result.encode())
+        channel.close()
+        engine.close()
+
+    asyncio.run(scenario())
+
+
+def attach_frame(stream: int, payload: bytes) -> bytes:
+    return bytes([stream, 0, 0, 0]) + len(payload).to_bytes(4, "big") + payload
+
+
+def test_the_real_runner_sends_raw_only_when_the_call_asks(tmp_path: Path) -> None:
+    """runner.py as a process on stdin/stdout (its fallback pipe), read by ReplyFramer."""
+    (tmp_path / "main.py").write_text(f"def handle(p):\n    return {TEXT!r} * int(p)\n")
+    runner_py = Path(runner.__file__)
+    me = f"{os.getuid()}:{os.getgid()}"
+    init = {"op": "init", "mode": "handler", "path": str(tmp_path), "handler": "main:handle", "user": me}
+    n = 10_000
+    calls = [init, {"op": "call", "id": "raw", "params": n, "raw": True}, {"op": "call", "id": "json", "params": n}]
+    proc = subprocess.run([sys.executable, "-u", str(runner_py)], input=b"".join(
+        json.dumps(c).encode() + b"\n" for c in calls), capture_output=True, timeout=60,
+        env={**os.environ, "FAASCTL_SOCKET": ""})
+    got = ReplyFramer().feed(proc.stdout)
+    assert [m.get("id") for m in got] == [None, None, "raw", "json"], proc.stderr
+    assert got[2]["result"] == got[3]["result"] == TEXT * n
+    assert "result_bytes" in got[2] and "result_bytes" not in got[3]
