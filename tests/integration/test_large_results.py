@@ -78,10 +78,17 @@ def test_core_invoke_returns_and_records_ten_megabytes(platform: Platform, big: 
     assert record["status"] == "DONE" and record["result"] == expected(TEN_MB)
     conn = fastpath.connect(platform.home / "state.db")
     try:  # a new connection: what is on file, not what the writer returned
-        row = conn.execute("SELECT status, result FROM call WHERE call_num=?", (record["callNum"],)).fetchone()
+        row = conn.execute("SELECT uid, status, result FROM call WHERE call_num=?", (record["callNum"],)).fetchone()
+        target = fastpath.target(conn, big)
     finally:
         conn.close()
     assert (row["status"], row["result"]) == ("DONE", expected(TEN_MB))
+    # the agent's journal has it too, and its `call` answer (how `call get` brings an
+    # unfinished record up to date) carries it as a raw frame as well
+    before = counters(platform)
+    journalled = ctx.client(target["nodes"][0], target["identity"]).request("call", {"call_id": row["uid"]})
+    assert (journalled["status"], journalled["result"]) == ("DONE", expected(TEN_MB))
+    assert counters(platform).get("result_frames", 0) == before.get("result_frames", 0) + 1
 
 
 def test_result_over_the_limit_still_fails_with_the_limit(platform: Platform, big: str) -> None:
