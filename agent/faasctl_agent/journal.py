@@ -98,6 +98,7 @@ class Journal:
         rows = self._pending
         try:
             with self._writing("write finished calls"):
+                self.checkpoints.before_write(self.db)
                 self.db.execute("BEGIN")
                 self.db.executemany(_UPSERT, rows)
                 self.db.execute("COMMIT")

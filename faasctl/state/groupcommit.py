@@ -175,6 +175,7 @@ class GroupCommit:
     def _commit(self, batch: list[_Op[Any]]) -> None:
         conn = self.conn
         try:
+            self.checkpoints.before_write(conn)  # only this leader uses conn now
             conn.execute(sqlite.BEGIN)
             if len(batch) == 1:  # the transaction is its savepoint
                 batch[0].result = batch[0].fn(conn)
