@@ -138,7 +138,6 @@ class GroupCommit:
                             op.committed, op.error = False, failure
                         op.done = True
                     self._cond.notify_all()
-        self.checkpoints.poke()  # after the sync: the checkpoint's own syncs do not delay this one
 
     def _synced_through(self, generation: int) -> None:
         """Return once a sync that began after durable commit number `generation` has ended.
@@ -183,6 +182,7 @@ class GroupCommit:
                 for op in batch:
                     self._run_one(op)
             conn.execute("COMMIT")
+            self.checkpoints.poke()  # still leading: the next leader must not copy this batch inline
             self.batches += 1
         except BaseException as exc:
             if conn.in_transaction:  # a failed COMMIT (full disk) leaves it open

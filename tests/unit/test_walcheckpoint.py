@@ -1,6 +1,7 @@
-"""WAL checkpoints beside the group-commit writer (faasctl_agent/walcheckpoint.py), over a
-real state file: the writer's own commits never checkpoint, a long log is copied back
-by the checkpoint thread, and what was written is all there for a new connection."""
+"""WAL checkpoints beside the state file's writer (faasctl_agent/walcheckpoint.py), over
+a real state file: a big write's log is copied back by the thread with no further write
+to trigger it, and steady small writes keep the log as short as SQLite's own
+checkpoints do."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ FN = {"name": "dice", "version": 1}
 BIG = "r" * 10_000_000  # about 2,450 pages: past the checkpoint's threshold on its own
 
 
-def test_a_long_log_is_checkpointed_by_the_thread_not_the_commit(tmp_path: Path) -> None:
+def test_a_big_write_is_checkpointed_by_the_thread(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     open_engine(path).dispose()
     writer = groupcommit.GroupCommit(fastpath.connect(path, shared=True), path)
