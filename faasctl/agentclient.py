@@ -78,6 +78,8 @@ class AgentClient:
         self._seq += 1
         req_id = f"{self._prefix}-{self._seq}"
         sock = self._socket()
+        if op in protocol.RESULT_FRAME_OPS:  # a large result may come as a raw frame (an older agent ignores the flag)
+            args = {**(args or {}), protocol.RESULT_FRAME: True}
         frame = protocol.request(req_id, op, args)
         try:
             sock.send(frame, flags=zmq.NOBLOCK)
@@ -94,7 +96,11 @@ class AgentClient:
                 self.close()
                 raise self._silent(timeout)
             try:
-                msg = protocol.decode(sock.recv())
+                frame = sock.recv()
+                extra = []  # a raw result frame (protocol.split_result), read without a copy
+                while sock.getsockopt(zmq.RCVMORE):
+                    extra.append(sock.recv(copy=False))
+                msg = protocol.join_result(protocol.decode(frame), extra)
             except protocol.ProtocolError as exc:
                 raise AgentError(f"node {self.node} sent a message we cannot read: {exc}",
                                  "upgrade the agent: faasctl node upgrade") from exc

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any, Optional, Protocol
 from urllib.parse import urlparse
 
-from .framing import LineFramer, LineTooLong
+from .framing import LineTooLong, ReplyFramer
 
 log = logging.getLogger("faasctl_agent")
 
@@ -97,7 +97,7 @@ class RunnerChannel:
         return cls(reader, writer)
 
     async def _read_loop(self) -> None:
-        framer = LineFramer()
+        framer = ReplyFramer()
         reason = ""
         try:
             while True:
@@ -107,12 +107,12 @@ class RunnerChannel:
                 if header[0] != 1:
                     self._keep_stderr(payload)
                     continue
-                for line in framer.feed(payload):
-                    self._deliver(json.loads(line))
+                for msg in framer.feed(payload):
+                    self._deliver(msg)
         except LineTooLong as exc:
             reason = f"the function's reply was over the limit of {framer.limit} bytes ({exc})"
             self._writer.close()  # the caller removes the container; stop reading it now
-        except ValueError as exc:  # not JSON: a runner this agent did not ship, or a broken one
+        except ValueError as exc:  # not JSON (nor UTF-8): a runner this agent did not ship, or a broken one
             log.warning("a function's runner sent a line that is not JSON, so it counts as gone: %s", exc)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass  # the container stopped: said below, with its stderr

@@ -78,6 +78,7 @@ class CallRunner:
             reply, err = None, exc
         finally:
             self.in_container -= 1
+        self._count_raw(reply)
         healthy, status, outcome = await self._outcome(pool, lease, reply, err)
         self._end(pool, lease, call, t0, healthy, status, outcome)
         return healthy
@@ -99,6 +100,7 @@ class CallRunner:
                 asyncio.ensure_future(self._end_slowly(pool, lease, call, t0, err, finished))
                 return
             try:
+                self._count_raw(reply)
                 healthy, status, outcome = _plain_outcome(pool, reply, err)
                 self._end(pool, lease, call, t0, healthy, status, outcome)
             finally:  # the caller gets an answer whatever happened
@@ -116,10 +118,15 @@ class CallRunner:
             self.running -= 1
             finished()
 
+    def _count_raw(self, reply: dict[str, Any] | None) -> None:
+        if reply is not None and "result_bytes" in reply:  # came as raw bytes (framing.ReplyFramer)
+            self.count("results_raw")
+
     @staticmethod
     def _message(call: dict[str, Any], pool: Pool) -> dict[str, Any]:
+        # "raw": a large result may come as raw bytes after its header (framing.ReplyFramer)
         message = {"op": "call", "id": call["id"], "params": call["params"],
-                   "deadline": time.time() + float(pool.spec["timeout"])}
+                   "deadline": time.time() + float(pool.spec["timeout"]), "raw": True}
         if call.get("http"):
             message["http"] = call["http"]  # an HTTP request (serve's /function/NAME), beside params
         return message

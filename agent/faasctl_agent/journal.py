@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .protocol import E_RUNTIME, FINAL, AgentFailure
+from .walcheckpoint import Checkpointer
 
 log = logging.getLogger("faasctl_agent")
 # Written-behind rows kept while the disk is full (each is a finished sync call whose
@@ -64,6 +65,7 @@ class Journal:
             self.db.execute("PRAGMA busy_timeout=5000")
             self.db.executescript(SCHEMA)
             self.db.execute(BACKFILL)
+        self.checkpoints = Checkpointer(self.db, path)  # in a thread, not in the event loop's commits
         self._pending: list[tuple[Any, ...]] = []
         self.dropped = 0  # written-behind rows given up while the disk stayed full
 
@@ -93,6 +95,7 @@ class Journal:
                 self.db.execute(_UPSERT, _row(call))  # its own transaction, fsynced at commit
         finally:
             self.db.execute("PRAGMA synchronous=NORMAL")
+        self.checkpoints.poke()
 
     def finish_later(self, call: dict[str, Any]) -> None:
         self._pending.append(_row(call))
@@ -104,9 +107,11 @@ class Journal:
         rows = self._pending
         try:
             with self._writing("write finished calls"):
+                self.checkpoints.before_write(self.db)
                 self.db.execute("BEGIN")
                 self.db.executemany(_UPSERT, rows)
                 self.db.execute("COMMIT")
+            self.checkpoints.poke()
         except AgentFailure as exc:
             if len(rows) > MAX_PENDING:
                 self.dropped += len(rows) - MAX_PENDING

@@ -1,8 +1,9 @@
 """The one versioned message schema between faasctl and its agents.
 
-Every message is one JSON object in one ZeroMQ frame. A request names an operation and
-carries its arguments; a reply echoes the request id and is either ``ok`` with data or
-carries a typed error that the CLI turns into an exit code and a hint. Bumping
+Every message is one JSON object in one ZeroMQ frame (a reply carrying a large result
+may add one raw frame, see RESULT_FRAME). A request names an operation and carries its
+arguments; a reply echoes the request id and is either ``ok`` with data or carries a
+typed error that the CLI turns into an exit code and a hint. Bumping
 ``VERSION`` is the only way to change a message's meaning; a peer that speaks another
 version gets a clear error instead of a misread field.
 """
@@ -61,6 +62,43 @@ class AgentFailure(Exception):
         self.code = code
         self.message = message
         self.hint = hint
+
+
+# A large result as a raw frame of its own (issue 12): an invoke (or call) request whose args say
+# RESULT_FRAME gets, for a string result of RESULT_FRAME_MIN bytes or more, a reply whose
+# data has RESULT_FRAME set and no "result", followed by a second frame holding the
+# result's UTF-8 bytes. Neither side then escapes or parses megabytes of JSON. A peer
+# that does not know the flag neither sends nor asks for it: additive, VERSION stays 1.
+RESULT_FRAME = "result_frame"
+RESULT_FRAME_MIN = 64 * 1024
+RESULT_FRAME_OPS = frozenset({"invoke", "call"})  # the replies that carry a call's result
+
+
+def split_result(data: dict[str, Any], asked: bool) -> tuple[dict[str, Any], list[bytes]]:
+    """(data without a large result, [the result's bytes]) when `asked`; else unchanged."""
+    result = data.get("result")
+    if not asked or not isinstance(result, str) or len(result) < RESULT_FRAME_MIN:
+        return data, []
+    try:
+        raw = result.encode()
+    except UnicodeEncodeError:  # a lone surrogate: JSON escapes it, UTF-8 cannot carry it
+        return data, []
+    rest = {k: v for k, v in data.items() if k != "result"}
+    rest[RESULT_FRAME] = True
+    return rest, [raw]
+
+
+def join_result(msg: dict[str, Any], extra: list[Any]) -> dict[str, Any]:
+    """Put a reply's raw result frame back as data["result"] (see split_result)."""
+    data = msg.get("data")
+    if isinstance(data, dict) and data.pop(RESULT_FRAME, False):
+        if not extra:
+            raise ProtocolError("the reply announced a result frame but has none")
+        try:
+            data["result"] = str(memoryview(extra[0]), "utf-8")  # a zmq.Frame or bytes, not copied first
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(f"the result frame is not UTF-8: {exc}") from exc
+    return msg
 
 
 def request(req_id: str, op: str, args: dict[str, Any] | None = None) -> bytes:

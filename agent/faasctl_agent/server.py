@@ -130,7 +130,7 @@ class AgentServer:
                 self._send(sock, ident, protocol.ok(req_id, self.service.hello()), drain=False)
                 continue
             try:
-                if op == "invoke" and self.service.warm_invoke(args, self._replier(sock, ident, req_id)):
+                if op == "invoke" and self.service.warm_invoke(args, self._replier(sock, ident, req_id, args)):
                     continue
             except Exception as exc:  # a bug: keep serving, tell the caller, log the trace
                 log.exception("request failed")
@@ -140,33 +140,44 @@ class AgentServer:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    def _replier(self, sock: zmq.Socket[bytes], ident: bytes, req_id: str) -> Callable[[dict[str, Any]], None]:
+    def _replier(self, sock: zmq.Socket[bytes], ident: bytes, req_id: str,
+                 args: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
         def reply(data: dict[str, Any]) -> None:
+            extra: list[bytes] = []
             try:
+                data, extra = protocol.split_result(data, bool(args.get(protocol.RESULT_FRAME)))
                 frame = protocol.ok(req_id, data)
             except Exception as exc:  # a bug: the caller still gets an answer
                 log.exception("reply failed")
-                frame = self._internal(req_id, exc)
-            self._send(sock, ident, frame)
+                frame, extra = self._internal(req_id, exc), []
+            self._send(sock, ident, frame, extra=extra)
 
         return reply
 
     async def _handle(self, sock: zmq.Socket[bytes], ident: bytes, req_id: str, op: str, args: dict[str, Any]) -> None:
+        extra: list[bytes] = []
         try:
-            reply = protocol.ok(req_id, await self.service.call_op(op, args))
+            asked = op in protocol.RESULT_FRAME_OPS and bool(args.get(protocol.RESULT_FRAME))
+            data, extra = protocol.split_result(await self.service.call_op(op, args), asked)
+            reply = protocol.ok(req_id, data)
         except protocol.AgentFailure as exc:
             reply = protocol.error(req_id, exc.code, exc.message, exc.hint)
         except Exception as exc:  # a bug: keep serving, tell the caller, log the trace
             log.exception("request failed")
-            reply = self._internal(req_id, exc)
-        self._send(sock, ident, reply)
+            reply, extra = self._internal(req_id, exc), []
+        self._send(sock, ident, reply, extra=extra)
 
     def _internal(self, req_id: str, exc: Exception) -> bytes:
         return protocol.error(req_id, protocol.E_INTERNAL, f"agent error: {exc!r}", f"see {self.config.log_path}")
 
-    def _send(self, sock: zmq.Socket[bytes], ident: bytes, reply: bytes, drain: bool = True) -> None:
+    def _send(self, sock: zmq.Socket[bytes], ident: bytes, reply: bytes, drain: bool = True,
+              extra: list[bytes] | None = None) -> None:
+        """`extra`: a raw result frame after the reply (protocol.split_result), sent without a copy."""
+        if extra:
+            self.service.count("result_frames")
         if not sock.closed:
-            sock.send_multipart([ident, reply], zmq.NOBLOCK)  # ROUTER never blocks; it drops at HWM
+            # ROUTER never blocks; it drops at HWM
+            sock.send_multipart([ident, reply, *extra] if extra else [ident, reply], zmq.NOBLOCK, copy=not extra)
             if drain:  # sending can swallow the descriptor's edge for requests that arrived meanwhile
                 self._drain(sock)
 

@@ -20,7 +20,7 @@ import logging
 from typing import Any
 
 from .channel import Done, RunnerChannel, RunnerGone
-from .framing import MAX_LINE, LineFramer, LineTooLong
+from .framing import MAX_LINE, LineTooLong, ReplyFramer
 
 log = logging.getLogger("faasctl_agent")
 
@@ -34,7 +34,7 @@ class SocketChannel(asyncio.Protocol):
 
     def __init__(self, attach: RunnerChannel, limit: int = MAX_LINE) -> None:
         self.attach = attach  # stderr, and the container's end
-        self._framer = LineFramer(limit)
+        self._framer = ReplyFramer(limit)
         self._transport: asyncio.Transport | None = None
         self.ready: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._done: Done | None = None
@@ -56,18 +56,16 @@ class SocketChannel(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         try:
-            lines = self._framer.feed(data)
+            messages = self._framer.feed(data)
         except LineTooLong as exc:
             self._reason = f"the function's reply was over the limit of {self._framer.limit} bytes ({exc})"
             self._abort()
             return
-        for line in lines:
-            try:
-                msg = json.loads(line)
-            except ValueError as exc:
-                log.warning("a function's runner sent a line that is not JSON, so it counts as gone: %s", exc)
-                self._abort()
-                return
+        except ValueError as exc:
+            log.warning("a function's runner sent a line that is not JSON, so it counts as gone: %s", exc)
+            self._abort()
+            return
+        for msg in messages:
             if msg.get("op") == "ready":
                 if not self.ready.done():
                     self.ready.set_result(msg)

@@ -39,6 +39,8 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from faasctl_agent.walcheckpoint import Checkpointer
+
 from ..errors import LOCK_HINT, StateError, storage_hint
 from . import sqlite
 
@@ -75,6 +77,7 @@ class GroupCommit:
         if not self.wal.exists():
             raise StateError(f"the state file {where} has no write-ahead log at {self.wal}",
                              "open it once with any faasctl command that changes state, then retry")
+        self.checkpoints = Checkpointer(conn, where.resolve())  # off the commit's path (walcheckpoint.py)
         self.batches = 0  # transactions committed: tests and the bench read these two
         self.syncs = 0
 
@@ -171,6 +174,7 @@ class GroupCommit:
     def _commit(self, batch: list[_Op[Any]]) -> None:
         conn = self.conn
         try:
+            self.checkpoints.before_write(conn)  # only this leader uses conn now
             conn.execute(sqlite.BEGIN)
             if len(batch) == 1:  # the transaction is its savepoint
                 batch[0].result = batch[0].fn(conn)
@@ -178,6 +182,7 @@ class GroupCommit:
                 for op in batch:
                     self._run_one(op)
             conn.execute("COMMIT")
+            self.checkpoints.poke()  # still leading: the next leader must not copy this batch inline
             self.batches += 1
         except BaseException as exc:
             if conn.in_transaction:  # a failed COMMIT (full disk) leaves it open

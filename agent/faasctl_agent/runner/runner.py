@@ -11,10 +11,13 @@ Messages in:  {"op": "init", "mode": "handler"|"command", "path", "handler", "ru
               root, root-owned, before the runner drops to "user" for good)
               (optional "env": {NAME: value}, set before the function loads; "secrets":
               {name: base64 value}, written as root under SECRETS_DIR before the drop)
-              {"op": "call", "id", "params", "deadline", "http"?}
+              {"op": "call", "id", "params", "deadline", "http"?, "raw"?}
 Handler kinds (Lambda, OpenWhisk, OpenFaaS) live in faasctl_kinds.py beside this file;
 command mode (a process per call, bounded output, exit causes) in faasctl_command.py.
-Messages out: {"op": "ready"} once, then one reply per message in.
+Messages out: {"op": "ready"} once, then one reply per message in. A call that says
+"raw" (the agent's framing.ReplyFramer reads it) gets a result of RAW_MIN bytes or more
+as a header line {"result_bytes": N, ...} followed by the result's N UTF-8 bytes, so
+neither side escapes nor parses megabytes of JSON; other replies are one JSON line.
 The lines go over the agent's Unix socket when the agent mounted one (FAASCTL_SOCKET),
 else over stdin and stdout.
 """
@@ -33,6 +36,7 @@ LOG_LIMIT = 64 * 1024
 # (faasctl_agent/framing.py RESULT_LIMIT) keeps the same figure.
 RESULT_LIMIT = 32 * 1024 * 1024
 MIB = 1024 * 1024
+RAW_MIN = 64 * 1024  # smaller results stay inside the JSON line: one write, one parse
 SECRETS_DIR = "/var/run/secrets/faasctl"  # a tmpfs (faasctl_agent.fnconfig keeps the same path)
 
 
@@ -65,15 +69,43 @@ class Runner:
         self.run = ""
         self.fn = None
 
-    def send(self, msg):
+    def send(self, msg, raw=False):
+        if raw and self._send_raw(msg):
+            return
         line = json.dumps(msg, separators=(",", ":"))
         if len(line) > RESULT_LIMIT:  # counted in characters: the same as bytes for ASCII JSON
-            line = json.dumps({"id": msg.get("id"), "ms": msg.get("ms"), "ok": False, "cause": "result",
-                               "log": str(msg.get("log", ""))[:LOG_LIMIT],
-                               "error": "result over its limit: the reply is %d bytes, the limit is %d MiB"
-                                        % (len(line), RESULT_LIMIT // MIB)}, separators=(",", ":"))
+            line = self._over_limit(msg, len(line))
         self.out.write(line + "\n")
         self.out.flush()
+
+    def _send_raw(self, msg):
+        """A large string result as raw bytes after a header line; False: send a JSON line."""
+        result = msg.get("result")
+        if not isinstance(result, str) or len(result) < RAW_MIN:
+            return False
+        try:
+            data = result.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: only JSON's escapes carry it
+            return False
+        fields = dict((k, v) for k, v in msg.items() if k != "result")
+        fields["result_bytes"] = len(data)
+        header = json.dumps(fields, separators=(",", ":"))
+        if len(header) + len(data) > RESULT_LIMIT:
+            self.out.write(self._over_limit(msg, len(header) + len(data)) + "\n")
+            self.out.flush()
+            return True
+        self.out.write(header + "\n")
+        self.out.flush()
+        self.out.buffer.write(data)  # straight to the socket: a write this large skips the buffer
+        self.out.buffer.flush()
+        return True
+
+    @staticmethod
+    def _over_limit(msg, size):
+        return json.dumps({"id": msg.get("id"), "ms": msg.get("ms"), "ok": False, "cause": "result",
+                           "log": str(msg.get("log", ""))[:LOG_LIMIT],
+                           "error": "result over its limit: the reply is %d bytes, the limit is %d MiB"
+                                    % (size, RESULT_LIMIT // MIB)}, separators=(",", ":"))
 
     def init(self, msg):
         if os.getuid() == 0:
@@ -186,7 +218,7 @@ def main():
         if not line:
             return
         started = time.perf_counter()
-        msg = {}
+        msg, op = {}, None
         try:
             msg = json.loads(line)
             op = msg.get("op")
@@ -201,7 +233,7 @@ def main():
             reply = {"ok": False, "error": traceback.format_exc(limit=-8)}
         reply["id"] = msg.get("id")
         reply["ms"] = round((time.perf_counter() - started) * 1000, 3)
-        runner.send(reply)
+        runner.send(reply, raw=op == "call" and bool(msg.get("raw")))
 
 
 if __name__ == "__main__":
