@@ -57,8 +57,9 @@ def add_calls(path: Path, calls: int, names: list[str], seed: int = 12) -> None:
 def _values(columns: list[str], i: int, names: list[str], rng: random.Random) -> list[Any]:
     status = rng.choice(STATUSES)
     now = time.time()
-    row = {"uid": f"{i:024x}", "func_name": names[i % len(names)], "version": 1, "alias": "", "params": json.dumps({"i": i}),
-           "status": status, "result": "ok" if status == "DONE" else "", "error": "" if status == "DONE" else "x",
+    row = {"uid": f"{i:024x}", "func_name": names[i % len(names)], "version": 1, "alias": "",
+           "params": json.dumps({"i": i}), "status": status,
+           "result": "ok" if status == "DONE" else "", "error": "" if status == "DONE" else "x",
            "log": "", "node": "local", "start_kind": "warm", "queue_ms": 0.01, "start_ms": 0.0,
            "run_ms": round(rng.lognormvariate(0, 0.5), 3), "is_async": 0, "created_at": now, "finished_at": now}
     return [row[c] for c in columns]
