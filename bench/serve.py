@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -30,6 +29,8 @@ from typing import Any
 from benchlib import CLI, COLD_FN, HANDLER, WARM_FN, Row, log, pct, platform_up, report
 from fill_calls import add_calls
 from measure import core_caller
+
+import faasctl
 
 REFERENCE = """
 import sys
@@ -226,7 +227,7 @@ def main() -> None:
     rows = run(args)
     report(rows, f"serve --workers {args.workers}, log level {args.log_level}, wrk {args.seconds:g} s per phase, "
            f"{args.calls:,} calls in the state; load before {load}; {time.time() - started:.0f} s; "
-           f"faasctl from {os.path.dirname(__import__('faasctl').__file__)}")
+           f"faasctl from {Path(faasctl.__file__ or '').parent}")
 
 
 if __name__ == "__main__":

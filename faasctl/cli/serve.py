@@ -57,6 +57,9 @@ def register(app: typer.Typer) -> None:
                                   f"the {TOKEN_ENV} environment variable)."),
         max_body_mb: float = typer.Option(64.0, min=0.001, help="Largest request body in MiB; larger gets 413."),
         log_level: str = typer.Option("info", help="uvicorn log level: critical, error, warning, info, debug."),
+        access_log: bool = typer.Option(False, "--access-log/--no-access-log",
+                                        help="A log line per request (off by default: under load it costs CPU "
+                                        "every request pays; the errors are logged either way)."),
         workers: int = typer.Option(1, help="Processes serving the same port and state file (uvicorn's workers; "
                                     f"at most {MAX_WORKERS_PER_CPU} per CPU). Any of them answers for any call."),
     ) -> None:
@@ -82,12 +85,13 @@ def register(app: typer.Typer) -> None:
             from ..core.context import Context
 
             application = api.create_app(Context(), token=secret or None, max_body=max_body)
-            uvicorn.run(application, host=host, port=port, log_level=log_level, proxy_headers=False)
+            uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=access_log,
+                        proxy_headers=False)
             return
         # uvicorn binds the port once and spawns the workers, which build their app by name
         os.environ[api.TOKEN_VAR], os.environ[api.MAX_BODY_VAR] = secret, str(max_body)
         uvicorn.run("faasctl.api.app:from_environment", factory=True, workers=workers, host=host, port=port,
-                    log_level=log_level, proxy_headers=False)
+                    log_level=log_level, access_log=access_log, proxy_headers=False)
 
 
 def check_workers(workers: int) -> None:
