@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from faasctl_agent.protocol import FINAL
@@ -51,7 +52,7 @@ class Conn:
         assert status == 200
         self.worker = owner(self.port, self.http.sock.getsockname()[1], workers(api.proc.pid))
 
-    def request(self, method: str, path: str, body: object = None, auth: bool = True) -> tuple[int, dict]:
+    def request(self, method: str, path: str, body: object = None, auth: bool = True) -> tuple[int, dict[str, Any]]:
         data = json.dumps(body).encode() if body is not None else None
         headers = self.headers if auth else {"Content-Type": "application/json"}
         self.http.request(method, path, body=data, headers=headers)
@@ -111,7 +112,7 @@ def by_worker(api: ApiServer) -> Iterator[dict[int, Conn]]:
         conn.close()
 
 
-def wait_final(conn: Conn, call_num: int, attempts: int = 300) -> dict:
+def wait_final(conn: Conn, call_num: int, attempts: int = 300) -> dict[str, Any]:
     for _ in range(attempts):
         status, call = conn.request("GET", f"/v1/calls/{call_num}")
         assert status == 200, call
