@@ -11,7 +11,7 @@ thread-safe. `close()` stops the threads first, then closes their sockets.
 
 `read()` is the other way in: a read of the state file alone (no agent, no ORM) runs on
 the event loop's own thread with a Context of its own. The hand-off to a core thread and
-back costs about 90 us of CPU (a future, a queue, two thread wake-ups, a pipe write),
+back costs about 90-110 us of CPU (a future, a queue, two thread wake-ups, a pipe write),
 which is most of a cheap GET; a WAL reader never waits for a writer, and such reads take
 tens of microseconds. Routes use it only where the read is bounded (a name list, one
 call, a page of calls) and send anything that may ask a node to a core thread.
