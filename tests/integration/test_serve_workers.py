@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -63,12 +64,14 @@ class Conn:
         self.http.close()
 
 
-def one_per_worker(api: ApiServer, token: str = "") -> dict[int, Conn]:
+def one_per_worker(api: ApiServer, token: str = "", pause: float = 0.05) -> dict[int, Conn]:
     """A connection held by each of the two workers: the kernel picks who accepts, so
-    connections are opened until both have one (bounded)."""
+    connections are opened until both have one (bounded; `pause` between them gives a
+    worker still starting time to accept)."""
     assert len(workers(api.proc.pid)) == 2
     held: dict[int, Conn] = {}
     for _ in range(200):
+        time.sleep(pause)
         conn = Conn(api, token)
         if conn.worker in held:
             conn.close()
@@ -169,6 +172,23 @@ def test_the_token_reaches_every_worker(platform: Platform) -> None:
         for conn in one_per_worker(server, "s3cret-workers").values():  # each answered 200 with the token
             status, body = conn.request("GET", "/v1/runtimes", auth=False)
             assert status == 401 and body["hint"], body
+            conn.close()
+
+
+def test_a_worker_that_dies_is_replaced(platform: Platform, api: ApiServer) -> None:
+    """uvicorn's supervisor starts another; it serves calls like the first (`api`: FN deployed)."""
+    with serve(platform, "--workers", "2") as server:
+        victim = workers(server.proc.pid)[0]
+        os.kill(victim, signal.SIGKILL)
+        for _ in range(300):  # bounded: about a minute
+            now = workers(server.proc.pid)
+            if len(now) == 2 and victim not in now:
+                break
+            time.sleep(0.2)
+        assert len(now) == 2 and victim not in now, now
+        for conn in one_per_worker(server, pause=0.25).values():  # the new one answers too, once started
+            status, accepted = conn.request("POST", f"/v1/functions/{FN}/invocations", {"params": {"n": 7}})
+            assert status == 200 and json.loads(accepted["result"]) == {"n": 7}, accepted
             conn.close()
 
 
