@@ -38,6 +38,12 @@ def fill(home: Path, calls: int, functions: int = 4, seed: int = 12) -> Path:
             s.merge(Function(name=name, runtime_name="python", version=1, digest="b" * 64, mode="handler",
                              handler="main:handle"))
     engine.dispose()
+    add_calls(path, calls, names, seed)
+    return path
+
+
+def add_calls(path: Path, calls: int, names: list[str], seed: int = 12) -> None:
+    """Append `calls` finished calls of the functions `names` (rows that exist already)."""
     conn = fastpath.connect(path)
     columns = [c for c in schema.COLUMNS["call"] if c != "call_num"]
     sql = f"INSERT INTO call ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
@@ -46,14 +52,14 @@ def fill(home: Path, calls: int, functions: int = 4, seed: int = 12) -> Path:
         for start in range(0, calls, CHUNK):
             conn.executemany(sql, (_values(columns, i, names, rng) for i in range(start, min(calls, start + CHUNK))))
     conn.close()
-    return path
 
 
 def _values(columns: list[str], i: int, names: list[str], rng: random.Random) -> list[Any]:
     status = rng.choice(STATUSES)
     now = time.time()
-    row = {"uid": f"{i:024x}", "func_name": names[i % len(names)], "version": 1, "params": json.dumps({"i": i}),
-           "status": status, "result": "ok" if status == "DONE" else "", "error": "" if status == "DONE" else "x",
+    row = {"uid": f"{i:024x}", "func_name": names[i % len(names)], "version": 1, "alias": "",
+           "params": json.dumps({"i": i}), "status": status,
+           "result": "ok" if status == "DONE" else "", "error": "" if status == "DONE" else "x",
            "log": "", "node": "local", "start_kind": "warm", "queue_ms": 0.01, "start_ms": 0.0,
            "run_ms": round(rng.lognormvariate(0, 0.5), 3), "is_async": 0, "created_at": now, "finished_at": now}
     return [row[c] for c in columns]

@@ -21,6 +21,7 @@ install_packages() {
   command -v ssh >/dev/null || missing+=(openssh-client)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v tmux >/dev/null || missing+=(tmux)  # the dashboard's real-terminal test and bench
+  command -v wrk >/dev/null || missing+=(wrk)  # bench/serve.py's load (C clients: never the bottleneck)
   python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
   if [ ${#missing[@]} -eq 0 ]; then say "system packages present"; return; fi
   say "installing ${missing[*]}"

@@ -9,6 +9,7 @@ the core, a validation error from FastAPI, or an HTTP error from routing; each b
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,6 +29,9 @@ from .models import ErrorBody
 log = logging.getLogger("faasctl.api")
 
 DEFAULT_MAX_BODY = 64 * 1024 * 1024
+# How `serve --workers N` hands its settings to the worker processes uvicorn spawns:
+# they import `from_environment` by name, so nothing else reaches them.
+TOKEN_VAR, MAX_BODY_VAR = "FAASCTL_SERVE_TOKEN", "FAASCTL_SERVE_MAX_BODY"
 ERROR_STATUSES = {
     400: "Bad input (name, value, archive); nothing was changed",
     401: "Missing or wrong API token",
@@ -116,3 +120,14 @@ def create_app(ctx: Context | None = None, token: str | None = None, max_body: i
     if token:
         app.add_middleware(BearerToken, token=token)  # added last, so it runs first: no body is read unauthenticated
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app of one `serve --workers N` process, configured by its parent's environment.
+
+    Each worker is a whole serve over the same state file: SQLite's write lock orders the
+    workers' call records (so call numbers stay unique), any worker reads a call another
+    accepted, and each runs a prober, safely, since a node's probe is claimed atomically
+    in the state file (core/health.py)."""
+    return create_app(Context(), token=os.environ.get(TOKEN_VAR) or None,
+                      max_body=int(os.environ.get(MAX_BODY_VAR) or DEFAULT_MAX_BODY))

@@ -20,15 +20,14 @@ from typing import Any
 from faasctl_agent.names import valid_name
 from fastapi import APIRouter, File, Path, Request, UploadFile
 
-from ..core import calls, functions, invoke, runtimes
+from ..core import calls, functions, invoke, listing, runtimes
 from ..core.context import Context
 from ..errors import Conflict, InvalidInput, NotFound
-from .deps import core_of
+from .deps import LIST_REFRESH, core_of, one_call
 from .models import SeedCall, SeedFunctionAck, SeedInvocation, SeedRuntime, SeedRuntimeAck
 
 router = APIRouter(tags=["seed-compatible"])
 SEED_CALL_FIELDS = ("funcName", "params", "callNum", "status", "result")
-LIST_REFRESH = 20  # unfinished calls brought up to date per listing
 MAX_CALL_NUM = 2**63 - 1
 
 
@@ -85,12 +84,13 @@ async def invoke_function(body: SeedInvocation, request: Request) -> dict[str, A
 
 @router.get("/runtimes", response_model=list[str])
 async def list_runtimes(request: Request) -> list[str]:
-    return [rt["name"] for rt in await core_of(request)(runtimes.all_runtimes)]
+    return core_of(request).read(listing.names, "runtime")  # the state alone: on the event loop (core/runner.py)
 
 
 @router.get("/functions", response_model=list[str])
 async def list_functions(request: Request) -> list[str]:
-    return [fn["name"] for fn in await core_of(request)(functions.all_functions)]
+    """Names only: the counts and percentiles /v1/functions computes are not read here."""
+    return core_of(request).read(listing.names, "function")
 
 
 @router.get("/calls", response_model=dict[str, SeedCall])
@@ -102,4 +102,4 @@ async def list_calls(request: Request) -> dict[str, Any]:
 
 @router.get("/call/{callNum}", response_model=SeedCall)
 async def get_call(request: Request, callNum: int = Path(ge=1, le=MAX_CALL_NUM)) -> dict[str, Any]:
-    return seed_call(await core_of(request)(calls.get, callNum))
+    return seed_call(await one_call(core_of(request), callNum))

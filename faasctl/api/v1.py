@@ -17,7 +17,7 @@ from ..core.context import Context
 from ..core.names import NAME_MAX
 from ..core.policy import Spec, with_options
 from ..errors import Conflict, InvalidInput, NotFound
-from .deps import core_of
+from .deps import core_of, one_call, page_of_calls
 from .models import (
     CallOut,
     CallStatus,
@@ -82,7 +82,7 @@ def _create_runtime(ctx: Context, body: RuntimeIn) -> dict[str, Any]:
 
 @router.get("/runtimes", response_model=list[RuntimeOut], tags=["runtimes"])
 async def list_runtimes(request: Request) -> Any:
-    return await core_of(request)(runtimes.all_runtimes)
+    return core_of(request).read(runtimes.all_runtimes)  # the state alone: on the event loop (core/runner.py)
 
 
 @router.post("/runtimes", response_model=RuntimeOut, status_code=201, tags=["runtimes"])
@@ -194,13 +194,13 @@ async def list_calls(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> Any:
     """Recent calls, newest first; unfinished ones are brought up to date first."""
-    return await core_of(request)(calls.list_calls, function, status or "", limit, refresh=20)
+    return await page_of_calls(core_of(request), function, status or "", limit)
 
 
 @router.get("/calls/{call_num}", response_model=CallOut, tags=["calls"])
 async def get_call(call_num: CallNum, request: Request) -> Any:
     """One call, refreshed from its node while unfinished."""
-    return await core_of(request)(calls.get, call_num)
+    return await one_call(core_of(request), call_num)
 
 
 @router.get("/calls/{call_num}/logs", response_model=LogsOut, tags=["calls"])

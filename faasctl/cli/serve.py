@@ -14,6 +14,7 @@ import typer
 
 TOKEN_ENV = "FAASCTL_TOKEN"
 OLD_TOKEN_ENV = "FAASCTL_API_TOKEN"  # still read, as before
+MAX_WORKERS_PER_CPU = 4
 
 
 def read_token(token: str, token_file: Path | None) -> str:
@@ -56,11 +57,17 @@ def register(app: typer.Typer) -> None:
                                   f"the {TOKEN_ENV} environment variable)."),
         max_body_mb: float = typer.Option(64.0, min=0.001, help="Largest request body in MiB; larger gets 413."),
         log_level: str = typer.Option("info", help="uvicorn log level: critical, error, warning, info, debug."),
+        access_log: bool = typer.Option(False, "--access-log/--no-access-log",
+                                        help="A log line per request (off by default: under load it costs CPU "
+                                        "every request pays; the errors are logged either way)."),
+        workers: int = typer.Option(1, help="Processes serving the same port and state file (uvicorn's workers; "
+                                    f"at most {MAX_WORKERS_PER_CPU} per CPU). Any of them answers for any call."),
     ) -> None:
         """Serve the seed-compatible API and /v1 (OpenAPI at /openapi.json, docs at /docs)."""
         from ..api.guards import is_loopback
         from ..errors import InvalidInput
 
+        check_workers(workers)
         secret = read_token(token, token_file)
         if not secret and not is_loopback(host):
             raise InvalidInput(f"refusing to listen on {host} without a token",
@@ -68,10 +75,33 @@ def register(app: typer.Typer) -> None:
                                "`Authorization: Bearer TOKEN`; or listen on 127.0.0.1")
         import uvicorn
 
-        from ..api import create_app
-        from ..core.context import Context
+        from ..api import app as api
 
-        application = create_app(Context(), token=secret or None, max_body=int(max_body_mb * 1024 * 1024))
+        max_body = int(max_body_mb * 1024 * 1024)
         auth = "a bearer token is required" if secret else "loopback only, no token"
-        print(f"faasctl serve: http://{host}:{port} ({auth}); OpenAPI at /openapi.json", flush=True)
-        uvicorn.run(application, host=host, port=port, log_level=log_level, proxy_headers=False)
+        many = f", {workers} workers" if workers > 1 else ""
+        print(f"faasctl serve: http://{host}:{port} ({auth}{many}); OpenAPI at /openapi.json", flush=True)
+        if workers == 1:
+            from ..core.context import Context
+
+            application = api.create_app(Context(), token=secret or None, max_body=max_body)
+            uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=access_log,
+                        proxy_headers=False)
+            return
+        # uvicorn binds the port once and spawns the workers, which build their app by name
+        os.environ[api.TOKEN_VAR], os.environ[api.MAX_BODY_VAR] = secret, str(max_body)
+        uvicorn.run("faasctl.api.app:from_environment", factory=True, workers=workers, host=host, port=port,
+                    log_level=log_level, access_log=access_log, proxy_headers=False)
+
+
+def check_workers(workers: int) -> None:
+    from ..errors import InvalidInput
+
+    most = MAX_WORKERS_PER_CPU * (os.cpu_count() or 1)
+    if workers < 1:
+        raise InvalidInput(f"--workers {workers}: at least one process must serve",
+                           "pass --workers 1 (the default) or more")
+    if workers > most:
+        raise InvalidInput(f"--workers {workers} is more than {most} ({MAX_WORKERS_PER_CPU} per CPU here)",
+                           f"pass --workers {most} or fewer: more processes only wait for the CPUs and "
+                           "the state file's write lock")

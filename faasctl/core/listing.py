@@ -27,6 +27,13 @@ def all_runtimes(ctx: Context) -> list[dict[str, Any]]:
     return reads.select(ctx.reader, "runtime", order="name")
 
 
+def names(ctx: Context, table: str) -> list[str]:
+    """The names of every runtime or function (the seed's two listings): one indexed column."""
+    if table not in ("runtime", "function"):
+        raise ValueError(table)
+    return [name for (name,) in ctx.reader.execute(f"SELECT name FROM {table} ORDER BY name")]
+
+
 def all_nodes(ctx: Context) -> list[dict[str, Any]]:
     return reads.select(ctx.reader, "node", order="name")
 
@@ -110,13 +117,7 @@ def refresh_unfinished(ctx: Context, function: str = "", budget: int = 20, only_
     show async calls nobody polled). A node that fails a hello is not asked again.
     `only_async` leaves sync calls to the process waiting for them, which records them."""
     conn = ctx.reader
-    sql = f"SELECT call_num, node FROM call WHERE status IN ({', '.join('?' * len(UNFINISHED))}) AND node != ''"
-    params: list[Any] = list(UNFINISHED)
-    if function:
-        sql, params = sql + " AND func_name = ?", [*params, function]
-    if only_async:
-        sql += " AND is_async = 1"
-    pending = conn.execute(sql + " ORDER BY call_num DESC LIMIT ?", (*params, budget)).fetchall()
+    pending = unfinished(ctx, function, budget, only_async)
     if not pending:
         return
     names = sorted({node for _, node in pending})
@@ -131,6 +132,18 @@ def refresh_unfinished(ctx: Context, function: str = "", budget: int = 20, only_
                 alive[node_name] = False
         if alive.get(node_name):
             get_call(ctx, int(call_num or 0))
+
+
+def unfinished(ctx: Context, function: str = "", budget: int = 20, only_async: bool = False) -> list[Any]:
+    """(call_num, node) of the newest unfinished calls a node holds: those a listing refreshes.
+    Through the status index, so it costs the same on a file of a million calls."""
+    sql = f"SELECT call_num, node FROM call WHERE status IN ({', '.join('?' * len(UNFINISHED))}) AND node != ''"
+    params: list[Any] = list(UNFINISHED)
+    if function:
+        sql, params = sql + " AND func_name = ?", [*params, function]
+    if only_async:
+        sql += " AND is_async = 1"
+    return ctx.reader.execute(sql + " ORDER BY call_num DESC LIMIT ?", (*params, budget)).fetchall()
 
 
 def get_call(ctx: Context, call_num: int, refresh: bool = True) -> dict[str, Any]:
