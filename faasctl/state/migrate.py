@@ -64,7 +64,7 @@ def upgrade(path: Path) -> None:
                     revision.stamp(raw, found)
             backup = _backup(path, found or "base")
             _alembic(conn)
-    except (SQLAlchemyError, sqlite3.Error) as exc:
+    except (SQLAlchemyError, sqlite3.Error, OSError) as exc:  # OSError: the backup could not be written
         text = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         kept = f"; its copy before the attempt is {backup}" if backup else ""
         raise StateError(f"cannot migrate the state file {path} from revision {found or 'base'} to "
