@@ -52,7 +52,8 @@ def fill(home: Path, calls: int, functions: int = 4, seed: int = 12) -> Path:
 def _values(columns: list[str], i: int, names: list[str], rng: random.Random) -> list[Any]:
     status = rng.choice(STATUSES)
     now = time.time()
-    row = {"uid": f"{i:024x}", "func_name": names[i % len(names)], "version": 1, "params": json.dumps({"i": i}),
+    row = {"uid": f"{i:024x}", "func_name": names[i % len(names)], "version": 1, "alias": "",
+           "params": json.dumps({"i": i}),
            "status": status, "result": "ok" if status == "DONE" else "", "error": "" if status == "DONE" else "x",
            "log": "", "node": "local", "start_kind": "warm", "queue_ms": 0.01, "start_ms": 0.0,
            "run_ms": round(rng.lognormvariate(0, 0.5), 3), "is_async": 0, "created_at": now, "finished_at": now}

@@ -81,3 +81,18 @@ def test_detect_names_the_last_revision_a_file_has_whole(tmp_path: Path) -> None
     conn.execute("CREATE TABLE function_config (x)")  # a later change without 0003 before it
     assert revision.detect(conn) == "0002"
     assert revision.detect(sqlite3.connect(tmp_path / "empty.db")) is None
+
+
+def test_an_unstamped_file_with_later_changes_but_not_an_earlier_one(tmp_path: Path) -> None:
+    """A file from a branch that had the kinds and versions but not function_config: it is
+    stamped 0004, and the steps after add only what it lacks."""
+    fresh, odd = tmp_path / "new" / "state.db", tmp_path / "odd" / "state.db"
+    open_engine(fresh).dispose()
+    open_engine(odd).dispose()
+    conn = sqlite3.connect(odd)
+    conn.executescript("DROP TABLE function_config; DROP TABLE alembic_version;")
+    assert revision.detect(conn) == "0004"
+    conn.close()
+    open_engine(odd).dispose()
+    assert schema(odd) == schema(fresh)
+    assert [p.name.split("-")[1] for p in odd.parent.glob("state.db.backup-*")] == ["0004"]
