@@ -124,13 +124,11 @@ WAYS: dict[str, Callable[[Path], Caller]] = {
 
 
 def fresh_state(root: Path, name: str) -> Path:
-    from faasctl.state import aggregates, fastpath
     from faasctl.state.db import open_engine
 
     path = root / name / "state.db"
     path.parent.mkdir(parents=True)
-    open_engine(path).dispose()
-    aggregates.ensure(fastpath.connect(path))  # the call_count triggers every real file has
+    open_engine(path).dispose()  # at the migrations' head: with the call_count triggers every real file has
     return path
 
 

@@ -34,10 +34,14 @@ class Context:
 
     @cached_property
     def fast(self) -> StateConnection:
-        from ..state import columns, fastpath
+        from ..state import fastpath, migrate
 
         conn = fastpath.connect(self.settings.state_path)
-        columns.ensure(conn)  # `invoke` may be the first command a newer faasctl runs on an older file
+        try:  # `invoke` may be the first command a newer faasctl runs on an older file
+            migrate.ensure(conn, self.settings.state_path)
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     @cached_property
@@ -53,13 +57,10 @@ class Context:
 
     @cached_property
     def reader(self) -> StateConnection:
-        """The plain sqlite3 connection for reads (core/listing.py), on a file that keeps the
-        call counts. Only a home without a state file opens the ORM engine, which makes it."""
+        """The plain sqlite3 connection for reads (core/listing.py), on a file at the
+        migrations' head. Only a home without a state file opens the ORM engine, which makes it."""
         if not self.settings.state_path.exists():
             self.engine  # noqa: B018  (opening it creates the file and its tables)
-        from ..state import aggregates
-
-        aggregates.ensure(self.fast)
         return self.fast
 
     def identity(self) -> dict[str, str]:

@@ -48,7 +48,7 @@ def set_drained(ctx: Context, name: str, drain: bool = True) -> bool:
 def gather(ctx: Context) -> list[dict[str, Any]]:
     """Per node: the stored `node`, its live `status`, its `health` row (None: healthy) and
     `drained_since` (None: in service). A down node is a row, never an error."""
-    known = nodes.all_nodes(ctx)  # opens the state (create_all adds newer tables to an older file)
+    known = nodes.all_nodes(ctx)  # opens the state (an older file is migrated first)
     before = health.read_all(ctx.fast)
     live = {n["name"]: health.checked_status(ctx, n, before.get(n["name"])) for n in known}
     after = health.read_all(ctx.fast)

@@ -6,17 +6,14 @@ rows instead of counting a million calls (a count over an index still visits eve
 about 60 ms per million here). Cost to a writer: one upsert per insert, two per status
 change.
 
-`ensure` is the one place a file gets them: a file made before them (or by a faasctl
-that had the table but not the triggers) gets the table, the triggers and counts
-recomputed from `call`, in one write transaction, once.
+`install` is the one place the triggers are written: a new file gets them from engines.create,
+a file made before them from migration 0004, which also recomputes the counts from `call`.
 """
 
 from __future__ import annotations
 
 import sqlite3
-
-from . import schema
-from .fastpath import write
+from collections.abc import Callable
 
 _ADD = ("INSERT INTO call_count (func_name, status, n) VALUES (new.func_name, new.status, 1) "
         "ON CONFLICT (func_name, status) DO UPDATE SET n = n + 1;")
@@ -29,24 +26,14 @@ TRIGGERS = {
 }
 
 
-def _missing(conn: sqlite3.Connection) -> set[str]:
-    have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='call'")}
-    return set(TRIGGERS) - have
-
-
-def ensure(conn: sqlite3.Connection) -> None:
-    """Make sure the file keeps the counts; a query of sqlite_master when it already does."""
-    if not _missing(conn):
-        return
-    with write(conn):
-        if not _missing(conn):  # another process did it meanwhile
-            return
-        conn.execute(schema.CREATE["call_count"])
-        for name, body in TRIGGERS.items():
-            conn.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
-        conn.execute("DELETE FROM call_count")
-        conn.execute("INSERT INTO call_count (func_name, status, n) "
-                     "SELECT func_name, status, count(*) FROM call GROUP BY func_name, status")
+def install(execute: Callable[[str], object]) -> None:
+    """The triggers, and the counts recomputed from `call`, through `execute` (a sqlite3
+    connection's, or Alembic's op.execute), inside the caller's write transaction."""
+    for name, body in TRIGGERS.items():
+        execute(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
+    execute("DELETE FROM call_count")
+    execute("INSERT INTO call_count (func_name, status, n) "
+            "SELECT func_name, status, count(*) FROM call GROUP BY func_name, status")
 
 
 def counts(conn: sqlite3.Connection, function: str) -> dict[str, int]:

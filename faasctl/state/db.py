@@ -1,51 +1,45 @@
 """The sqlmodel engine over the state file, set up as sqlite.py says (pragmas, BEGIN
-IMMEDIATE), so concurrent faasctl processes are safe."""
+IMMEDIATE), so concurrent faasctl processes are safe; a new file is made at the
+migrations' head (engines.py), an older one migrated (migrate.py)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, SQLModel
 
 from ..config import private_dir, private_file
 from ..errors import FaasctlError
-from . import aggregates, columns, models, sqlite  # noqa: F401  (models registers the tables)
+from . import engines, migrate, sqlite
 
 Row = TypeVar("Row", bound=SQLModel)
 
 
 def open_engine(path: Path) -> Engine:
+    """The engine over the state file, made at HEAD when new, migrated to it when older
+    (migrate.ensure; a file made by a newer faasctl is refused)."""
     private_dir(path.parent)
     for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
         if name == path.name or (path.parent / name).exists():
             private_file(path.parent / name)  # sqlite gives -wal and -shm the main file's mode
-    engine = create_engine(f"sqlite:///{path}",
-                           connect_args={"timeout": sqlite.BUSY_TIMEOUT_S, "check_same_thread": False})
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        sqlite.prepare(dbapi_conn)
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(sqlite.BEGIN)
-
+    engine = engines.make_engine(path)
     try:
-        SQLModel.metadata.create_all(engine)
+        with engine.connect() as conn:
+            raw: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+            engines.create_if_empty(conn)
+            migrate.ensure(raw, path)
     except OperationalError as exc:
+        engine.dispose()
         raise sqlite.open_error(exc, path, "check the path and its permissions, or set FAASCTL_HOME") from exc
-    raw = engine.raw_connection()
-    try:
-        columns.ensure(raw.driver_connection)  # type: ignore[arg-type]  # a file made before a column gets it now
-        aggregates.ensure(raw.driver_connection)  # type: ignore[arg-type]  # a file made before the call counts gets them now
-    finally:
-        raw.close()
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
 
 

@@ -59,7 +59,7 @@ class Node(SQLModel, table=True):
 
 
 class NodeHealth(SQLModel, table=True):
-    """A suspect node (no row: healthy). Its own table, so create_all adds it to an old file.
+    """A suspect node (no row: healthy). Its own table (migration 0002).
 
     Columns match core.health.DDL, which the sqlite3 fast path uses when it finds none."""
 
@@ -75,7 +75,7 @@ class NodeHealth(SQLModel, table=True):
 
 class NodeDrain(SQLModel, table=True):
     """A drained node (no row: in service): placement gives it no new calls, running ones
-    finish. Its own table, so create_all adds it to an old file. Only the ORM writes it
+    finish. Its own table (migration 0003). Only the ORM writes it
     (`faasctl node drain`, the API); the fast path reads it in a LEFT JOIN and treats a
     file without the table as having no drained node, so its schema lives here alone."""
 
@@ -164,7 +164,7 @@ class NodeVersion(SQLModel, table=True):
 
 class FunctionConfig(SQLModel, table=True):
     """A version's environment and secret names (issue 13; never a secret's value). Its own
-    table, so create_all adds it to an old file; a version without a row has neither."""
+    table (migration 0005); a version without a row has neither."""
 
     __tablename__ = "function_config"
     function_name: str = Field(primary_key=True)

@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
 import tarfile
 import zipfile
+from pathlib import Path
 
 import pytest
 
+from faasctl.state import revision
+from tests.support import first_release
 from tests.support.platform import REPO
 
 FILE = REPO / "dist" / "faasctl"
@@ -42,6 +47,27 @@ def test_operator_dependencies_for_each_cpython_and_arch(dist: zipfile.ZipFile) 
             assert any(w.startswith("pyzmq-") and arch in w and (f"-cp{cp}-cp{cp}-" in w or "-abi3-" in w)
                        for w in wheels), (cp, arch)
     assert any(w.startswith("tomli-") for w in wheels)  # CPython 3.10 has no tomllib
+    assert any(w.startswith("alembic-") for w in wheels) and any(w.lower().startswith("mako-") for w in wheels)
+
+
+def test_the_state_migrations_ship_in_the_file(dist: zipfile.ZipFile) -> None:
+    own = next(n for n in dist.namelist() if n.startswith(".deps/faasctl-") and n.endswith(".whl"))
+    with zipfile.ZipFile(io.BytesIO(dist.read(own))) as wheel:
+        names = set(wheel.namelist())
+    folder = "faasctl/state/migrations/"
+    assert {folder + "env.py", folder + "script.py.mako", folder + "versions/0001_first_release.py"} <= names
+
+
+def test_the_file_migrates_a_first_release_state(tmp_path: Path) -> None:
+    """Alembic and the migrations work from the installed single file, not only a checkout."""
+    home = tmp_path / "home"
+    first_release.make(home / "state.db")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    out = subprocess.run([str(FILE), "fn", "list", "--json"], capture_output=True, text=True, timeout=300,
+                         env={**env, "FAASCTL_HOME": str(home), "PEX_ROOT": str(tmp_path / "pex")})
+    assert out.returncode == 0, out.stderr
+    assert f"from revision 0001 to {revision.HEAD}" in out.stderr
+    assert [f["name"] for f in json.loads(out.stdout)] == ["dice", "sizes"]
 
 
 def test_the_node_wheelhouse_has_pyzmq_for_every_covered_target(dist: zipfile.ZipFile) -> None:

@@ -1,6 +1,7 @@
 """The parts of issue 13 around the runner: the kind column reaching state files made
-before it, the runner volume holding every runner module, and how serve's /function
-route turns an HTTP request into params and a call's result into a response."""
+before it (migration 0006, on a file with only some of the first release's tables), the
+runner volume holding every runner module, and how serve's /function route turns an
+HTTP request into params and a call's result into a response."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from faasctl_agent.volumes import VolumeOps
 
 from faasctl.api import functions_http
-from faasctl.state import columns, fastpath, reads
+from faasctl.state import fastpath, migrate, reads, revision
 from faasctl.state.db import open_engine
 
 OLD_TABLES = """
@@ -40,7 +41,8 @@ def test_a_file_made_before_kinds_gets_the_column_with_its_meaning(tmp_path: Pat
     assert kinds == {"dice": "command", "sizes": "native"}
     versions = {(r["function_name"], r["version"]): r["kind"] for r in reads.select(conn, "function_version")}
     assert versions == {("dice", 1): "command", ("dice", 2): "command", ("sizes", 1): "native"}
-    columns.ensure(conn)  # a second time: nothing left to add
+    assert revision.read(conn) == revision.HEAD
+    migrate.ensure(conn, path)  # a second time: nothing left to add
     assert [r[1] for r in conn.execute("PRAGMA table_info(function)")].count("kind") == 1
 
 

@@ -14,7 +14,7 @@ from faasctl.config import Settings
 from faasctl.core import functions, nodes, runtimes
 from faasctl.core.context import Context
 from faasctl.errors import NotFound
-from faasctl.state import columns, fastpath, reads
+from faasctl.state import fastpath, migrate, reads, revision
 from faasctl.state.db import transaction
 from faasctl.state.models import Function, Node
 
@@ -68,13 +68,15 @@ def test_a_state_file_written_before_reads_as_values(tmp_path: Path) -> None:
     ctx.close()
 
 
-def test_columns_added_since_are_added_in_place_with_their_defaults(tmp_path: Path) -> None:
+def test_columns_added_since_are_added_by_the_migrations_with_their_defaults(tmp_path: Path) -> None:
     """A file made before runtimes named their runner and functions their kind (issue 13)."""
     ctx = old_state(tmp_path / "home")
-    conn = sqlite3.connect(tmp_path / "home" / "state.db", isolation_level=None)
-    columns.ensure(conn)  # what the plain-sqlite3 readers run before they read
+    path = tmp_path / "home" / "state.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate.ensure(conn, path)  # what the plain-sqlite3 readers run before they read
     assert [r["runner"] for r in reads.select(conn, "runtime")] == ["python"]
-    columns.ensure(conn)  # a second time finds nothing to do
+    assert revision.read(conn) == revision.HEAD
+    migrate.ensure(conn, path)  # a second time finds nothing to do
     conn.close()
     assert functions.get(ctx, "dice")["kind"] == "command" and runtimes.get(ctx, "python")["runner"] == "python"
     ctx.close()
