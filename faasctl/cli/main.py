@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import typer
 
 from .. import __version__
-from . import call, dashboard, fn, node, runtime, secret, serve, top
+from . import call, dashboard, fn, node, operator, runtime, secret, serve, top
 from .environment import Environment, current, using
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ app.add_typer(runtime.app, name="runtime")
 app.add_typer(fn.app, name="fn")
 app.add_typer(call.app, name="call")
 app.add_typer(secret.app, name="secret")
+app.add_typer(operator.app, name="operator")
 top.register(app)
 serve.register(app)
 dashboard.register(app)
