@@ -132,6 +132,7 @@ class AllowList:
         self.users: frozenset[str] = frozenset()  # the same keys as text: User-Id is text
         if authorized_dir.parent.is_dir():
             recover(authorized_dir)
+        self.reload()
 
     def reload(self) -> None:
         try:
