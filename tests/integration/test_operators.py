@@ -25,7 +25,7 @@ HANDLER = "def handle(p):\n    return {'who': 'ops', 'n': (p or {}).get('n')}\n"
 @pytest.fixture()
 def teams(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Platform, Platform]]:
     monkeypatch.setenv("FAASCTL_OPERATOR", "alice")
-    with local_nodes(tmp_path / "a", ("n1", "n2")) as a:
+    with local_nodes(tmp_path / "a", ("n1", "n2"), extra=("n3",)) as a:
         a.env["FAASCTL_OPERATOR"] = "alice"
         src = tmp_path / "src"
         src.mkdir()
@@ -61,6 +61,15 @@ def test_operator_added_then_removed_is_refused_on_the_same_connection(teams: tu
     assert again["changed"] is False  # idempotent
     out = json.loads(b.cli("invoke", "opsfn", "--node", "n2", "-p", "n=1", "--json").stdout)
     assert json.loads(out["result"]) == {"who": "ops", "n": "1"}
+
+    from faasctl.cli.nodesync import catch_up
+    from faasctl.core import nodes as core_nodes
+
+    actx = a.context()
+    n3 = core_nodes.add_local(actx, "n3")  # a node added later gets the whole set, as `node add` does
+    catch_up(actx, ["n3"])
+    assert b_key["public_key"] in actx.client(n3).request("operators")["keys"]
+    actx.close()
 
     from faasctl.core.invoke import invoke
     from faasctl.errors import NotAuthorised
