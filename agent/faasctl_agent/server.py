@@ -3,7 +3,7 @@ endpoint for health and Prometheus-style metrics.
 
 Each request becomes its own task, so a call waiting on a slow function never delays the
 next request. Only clients whose public key is in the allow-list get past the
-handshake; everyone else gets no answer at all. Every request is checked again against
+handshake; everyone else's handshake is refused. Every request is checked again against
 the current allow-list (by the key ZAP gave its connection), so a removed operator is
 refused at once on a connection it opened before. The HTTP port is on loopback, where
 every local user can reach it: without the bearer token it says only that the agent is
