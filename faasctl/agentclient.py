@@ -146,7 +146,7 @@ class AgentClient:
     def _refused(self) -> NotAuthorised:
         return NotAuthorised(f"this operator's key is not authorised on node {self.node}",
                              f"ask an operator to run: faasctl operator add {self.operator} "
-                             f"--public-key {self._keys[1].decode()}")
+                             f"--public-key '{self._keys[1].decode()}'")  # z85 has no quote
 
     def _silent(self, timeout: float) -> NodeUnreachable:
         return NodeUnreachable(f"node {self.node} did not answer within {timeout:g} s ({self.endpoint})",

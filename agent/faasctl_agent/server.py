@@ -176,7 +176,7 @@ class AgentServer:
         self.service.count("requests_refused_unauthorized")
         return protocol.error(req_id, protocol.E_UNAUTHORIZED,
                               f"this operator's key is not authorised on node {self.config.name}",
-                              f"ask an operator to run: faasctl operator add NAME --public-key {user}")
+                              f"ask an operator to run: faasctl operator add NAME --public-key '{user}'")
 
     def _internal(self, req_id: str, exc: Exception) -> bytes:
         return protocol.error(req_id, protocol.E_INTERNAL, f"agent error: {exc!r}", f"see {self.config.log_path}")

@@ -87,5 +87,5 @@ def key(json_out: bool = typer.Option(False, "--json", help="Print name and key 
         emit_json(me)
         return
     print(me["public_key"])
-    print(f"ask an operator to run: faasctl operator add {me['name']} --public-key={me['public_key']}",
+    print(f"ask an operator to run: faasctl operator add {me['name']} --public-key '{me['public_key']}'",
           file=sys.stderr)

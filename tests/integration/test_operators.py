@@ -53,7 +53,7 @@ def test_operator_added_then_removed_is_refused_on_the_same_connection(teams: tu
     assert refused.returncode == 14, refused.stderr  # errors.NotAuthorised
     lines = refused.stderr.strip().splitlines()
     assert lines[0] == "error: this operator's key is not authorised on node n1", refused.stderr
-    assert lines[1] == f"hint: ask an operator to run: faasctl operator add bob --public-key {b_key['public_key']}"
+    assert lines[1] == f"hint: ask an operator to run: faasctl operator add bob --public-key '{b_key['public_key']}'"
 
     added = json.loads(a.cli("operator", "add", "bob", "--public-key", b_key["public_key"], "--json").stdout)
     assert added["changed"] is True and added["nodes"] == {"n1": "ok", "n2": "ok"}
