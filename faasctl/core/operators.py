@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import select
 
 from ..config import operator_name
-from ..errors import Conflict, InvalidInput, NodesFailed, NotFound
+from ..errors import Conflict, FaasctlError, InvalidInput, NodesFailed, NotFound
 from ..state.db import transaction
 from ..state.models import NodeOperators, Operator
 from . import fanout, nodes
@@ -65,8 +65,12 @@ def wanted(ctx: Context) -> dict[str, str]:
 
 
 def push(ctx: Context, targets: list[dict[str, Any]]) -> list[fanout.Outcome]:
-    """Send the whole set to each node in parallel; record what each one confirmed."""
+    """Send the whole set to each node in parallel; record what each one confirmed. The
+    sender's own key is always in it (made a row first), so no push locks its sender out."""
     keys = wanted(ctx)
+    if ctx.identity()["public"] not in keys.values():
+        _ensure_self(ctx)
+        keys = wanted(ctx)
 
     def one(node: dict[str, Any], _progress: Any) -> int:
         reply = ctx.client(node).request("operators", {"keys": keys}, timeout=15)
@@ -158,6 +162,11 @@ def converge(ctx: Context, names: list[str] | None = None) -> dict[str, Any]:
     want = {o.public_key for o in ops}
     stale = [n for n in nodes.all_nodes(ctx) if (names is None or n["name"] in names)
              and confirmed.get(n["name"]) != want]
-    outcomes = push(ctx, stale)
+    if not stale:
+        return {"synced": {}, "failed": {}}
+    try:
+        outcomes = push(ctx, stale)
+    except FaasctlError as exc:  # this operator cannot be named (FAASCTL_OPERATOR): say so per node
+        return {"synced": {}, "failed": {n["name"]: exc.message for n in stale}}
     return {"synced": {o.name: f"operators ({o.value} key{'' if o.value == 1 else 's'})" for o in outcomes if o.ok},
             "failed": {o.name: o.error for o in outcomes if not o.ok}}
