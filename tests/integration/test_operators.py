@@ -86,9 +86,13 @@ def test_operator_added_then_removed_is_refused_on_the_same_connection(teams: tu
     with pytest.raises(NotAuthorised) as info:
         invoke(ctx, "opsfn", {"n": 9}, node="n1")  # type: ignore[arg-type]
     assert info.value.message == "this operator's key is not authorised on node n1"
+    with pytest.raises(NotAuthorised):  # an async call (the agent's coroutine path) and a hello too
+        invoke(ctx, "opsfn", {"n": 10}, node="n1", is_async=True)  # type: ignore[arg-type]
+    with pytest.raises(NotAuthorised):
+        client.request("hello")
     assert client._sock is sock  # the same connection, refused per request (not at a handshake)
     status = a.context().client({"name": "n1", **_node(a, "n1")}).request("status")
-    assert status["counters"]["requests_refused_unauthorized"] >= 1
+    assert status["counters"]["requests_refused_unauthorized"] >= 3
     ctx.close()  # type: ignore[attr-defined]
 
     # The agent's authorised set on disk: one 0600 file per operator in a 0700 folder.
