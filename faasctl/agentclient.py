@@ -3,7 +3,8 @@
 One socket per node per process, reused across requests. Replies are matched by id, so
 a late answer to a request that timed out is dropped instead of read as the next one.
 An agent that does not know our key never completes the handshake, which we see as
-silence: that is reported as "unreachable", with a hint to check the node.
+silence, or, where the monitor sees the agent's refusal, as NotAuthorised (as is a
+request refused later because the key was removed), with the command that authorises it.
 
 Until a socket's first handshake, a ZeroMQ socket monitor watches the connection, so a
 refused or dropped connect (a dead agent) fails in milliseconds instead of after the
@@ -19,7 +20,7 @@ from typing import Any
 import zmq
 from faasctl_agent import protocol
 
-from .errors import AGENT_CODES, AgentError, FaasctlError, NodeUnreachable, NotDelivered
+from .errors import AGENT_CODES, AgentError, FaasctlError, NodeUnreachable, NotAuthorised, NotDelivered
 
 _ctx: zmq.Context[zmq.Socket[bytes]] | None = None
 # Monitor events meaning "this connect attempt failed": no need to wait any longer.
@@ -41,8 +42,10 @@ def _context() -> zmq.Context[zmq.Socket[bytes]]:
 
 
 class AgentClient:
-    def __init__(self, node: str, endpoint: str, server_key: str, public: str, secret: str) -> None:
+    def __init__(self, node: str, endpoint: str, server_key: str, public: str, secret: str,
+                 operator: str = "NAME") -> None:
         self.node = node
+        self.operator = operator  # this operator's name, for the hint of a refusal
         self.endpoint = endpoint
         self._keys = (server_key.encode(), public.encode(), secret.encode())
         self._sock: zmq.Socket[bytes] | None = None
@@ -111,6 +114,8 @@ class AgentClient:
             return data
         err = msg.get("error") or {}
         kind: type[FaasctlError] = AGENT_CODES.get(err.get("code", ""), AgentError)
+        if kind is NotAuthorised:
+            raise self._refused()
         raise kind(f"node {self.node}: {err.get('message', 'request failed')}", err.get("hint", ""))
 
     def _await_handshake(self, sock: zmq.Socket[bytes], seconds: float) -> None:
@@ -129,7 +134,11 @@ class AgentClient:
             if monitor is not None and monitor in ready:
                 from zmq.utils.monitor import recv_monitor_message
 
-                failed = _FAILED.get(int(recv_monitor_message(monitor)["event"]))
+                event = int(recv_monitor_message(monitor)["event"])
+                failed = _FAILED.get(event)
+                if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+                    self.close()
+                    raise self._refused()
                 if failed:
                     self.close()
                     raise NotDelivered(f"node {self.node} {failed} ({self.endpoint})",
@@ -139,6 +148,11 @@ class AgentClient:
         self.close()
         raise NotDelivered(f"node {self.node} did not complete a handshake within {seconds:g} s ({self.endpoint})",
                            f"check it with `faasctl node status {self.node}`")
+
+    def _refused(self) -> NotAuthorised:
+        return NotAuthorised(f"this operator's key is not authorised on node {self.node}",
+                             f"ask an operator to run: faasctl operator add {self.operator} "
+                             f"--public-key '{self._keys[1].decode()}'")  # z85 has no quote
 
     def _silent(self, timeout: float) -> NodeUnreachable:
         return NodeUnreachable(f"node {self.node} did not answer within {timeout:g} s ({self.endpoint})",

@@ -51,6 +51,19 @@ def private_file(path: Path) -> Path:
     return path
 
 
+def operator_name() -> str:
+    """This operator's name in `faasctl operator list`: FAASCTL_OPERATOR, else the login name."""
+    name = os.environ.get("FAASCTL_OPERATOR", "").strip()
+    if name:
+        return name
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+        return "operator"
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path

@@ -9,7 +9,8 @@
     │   └── NotDelivered          exit 5   the request never left: safe to try elsewhere
     ├── HostKeyError              exit 6   unknown or changed SSH host key
     ├── AgentError                exit 7   the agent refused or failed the request
-    │   └── Busy                  exit 8   concurrency cap and queue full
+    │   ├── Busy                  exit 8   concurrency cap and queue full
+    │   └── NotAuthorised         exit 14  this operator's key is not (or no longer) authorised on the node
     ├── FunctionFailed            exit 9   the function ran and failed (ERROR)
     ├── CallTimedOut              exit 10  the call hit its timeout (TIMEOUT)
     ├── StateError                exit 11  the state file is unusable
@@ -40,6 +41,7 @@ class ExitCode(enum.IntEnum):
     STATE = 11
     NODE_SETUP = 12
     NODES_FAILED = 13
+    NOT_AUTHORISED = 14
     INTERRUPTED = 130
 
 
@@ -85,6 +87,13 @@ class Busy(AgentError):
     exit_code, http_status = ExitCode.BUSY, 429
 
 
+class NotAuthorised(AgentError):
+    """The node refused this operator's key: at the handshake, or per request once removed.
+    Nothing ran there, so another node may still take a call."""
+
+    exit_code, http_status = ExitCode.NOT_AUTHORISED, 403
+
+
 class InternalError(FaasctlError):
     """Not the user's doing: something faasctl did not expect stopped it (a front end's own
     crash, reported after its traceback), so the hint asks for a report."""
@@ -120,6 +129,7 @@ AGENT_CODES: dict[str, type[FaasctlError]] = {
     "bad_archive": InvalidInput,
     "not_found": NotFound,
     "busy": Busy,
+    "unauthorized": NotAuthorised,
 }
 
 

@@ -47,6 +47,16 @@ def read(home: str, path: str) -> str:
         return ""
 
 
+def authorized(home: str, client: str) -> bool:
+    """Is `client` in any key file of the allow-list (bootstrap's or `faasctl operator`'s)?"""
+    folder = os.path.join(home, "keys", "authorized")
+    try:
+        names = [n for n in os.listdir(folder) if n.endswith(".key")]
+    except OSError:
+        return False
+    return any(f'public-key = "{client}"' in read(folder, n) for n in names)
+
+
 def healthy(config_text: str) -> bool:
     """The agent's /healthz over raw HTTP: importing urllib.request costs more than the probe."""
     try:
@@ -93,7 +103,7 @@ def probe(home: str, client: str) -> dict[str, Any]:
             "machine": os.uname().machine, "libc": name, "libc_version": version,
             "build": read(home, "venv/.faasctl-build").strip(), "config": config,
             "server_key": key.split('public-key = "')[1].split('"')[0] if 'public-key = "' in key else "",
-            "authorized": bool(client) and client in read(home, "keys/authorized/operator.key"),
+            "authorized": bool(client) and authorized(home, client),
             "healthy": healthy(config)}
 
 

@@ -30,6 +30,7 @@ OPS = frozenset(
         "forget_versions",  # drop old versions and free what only they used (artifacts, volumes, images)
         "secret_put",  # store a secret's value (0600); optionally recycle the containers using it
         "secret_rm",  # forget a secret no deployed function uses
+        "operators",  # replace the set of operators' keys allowed in (none given: list them)
     }
 )
 
@@ -48,6 +49,7 @@ E_BAD_ARCHIVE = "bad_archive"  # refused archive (paths, links, size, format)
 E_BUSY = "busy"  # concurrency cap reached and the wait queue is full
 E_RUNTIME = "runtime"  # image build, dependency install or container failure
 E_INTERNAL = "internal"  # a bug in the agent
+E_UNAUTHORIZED = "unauthorized"  # the sender's key was removed after its connection was made
 
 
 class ProtocolError(Exception):

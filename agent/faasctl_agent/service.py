@@ -21,6 +21,7 @@ from .deployops import DeployOps
 from .execution import CallRunner
 from .executor import LABEL_FUNCTION, Executor
 from .journal import Journal
+from .keys import AllowList
 from .pool import Pool, Worker
 from .protocol import E_BAD_REQUEST, E_NOT_FOUND, VERSION, AgentFailure
 from .versionops import VersionOps
@@ -41,6 +42,7 @@ class Service(VersionOps, DeployOps):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._fills: dict[str, asyncio.Lock] = {}
         self._claims: Counter[str] = Counter()
+        self.allow = AllowList(config.authorized_dir)  # the server's ZAP provider and per-request check
 
     # lifecycle ---------------------------------------------------------------
     async def start(self) -> None:
@@ -164,6 +166,17 @@ class Service(VersionOps, DeployOps):
         if isinstance(args.get("http"), dict):
             call["http"] = args["http"]  # passed to the runner, never journalled nor sent back
         return call
+
+    async def op_operators(self, args: dict[str, Any]) -> dict[str, Any]:
+        """`keys` (name to z85 key): exactly these operators may send requests from now on."""
+        keys = args.get("keys")
+        if keys is not None:
+            if not isinstance(keys, dict):
+                raise AgentFailure(E_BAD_REQUEST, "operators: 'keys' must map names to public keys")
+            self.count("operator_sets")
+            return {**self.allow.replace({str(k): str(v) for k, v in keys.items()}), "keys": sorted(self.allow.users)}
+        self.allow.reload()  # the folder, if it changed (`faasctl-agent authorize`)
+        return {"authorized": len(self.allow.users), "keys": sorted(self.allow.users)}
 
     async def op_call(self, args: dict[str, Any]) -> dict[str, Any]:
         call = self.journal.get(str(args.get("call_id")))

@@ -32,6 +32,8 @@ COMMANDS = {
     "call": Entry("call", "List, get and wait for calls."),
     "secret": Entry("secret", "Set, list and remove secrets that functions read as files "
                      "(/var/run/secrets/faasctl/NAME)."),
+    "operator": Entry("operator", "Authorise operators on every node: each keeps their own CURVE key pair "
+                       "(FAASCTL_HOME/keys) and sends only the public half (`faasctl operator key`)."),
 }
 
 app = typer.Typer(

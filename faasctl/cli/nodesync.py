@@ -95,8 +95,9 @@ def _fan_out(ctx: Any, specs: list[Any], work: Any, parallel: int, json_out: boo
 def sync(names: List[str] = typer.Argument(None, help="Nodes to bring up to date (default: every node)."),
          json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Make each function's current version current on nodes that missed a rollback or a
-    deploy while they were down (`node list` says "out of date"). Nodes in step are not
-    contacted, so running it again changes nothing."""
+    deploy while they were down (`node list` says "out of date"), and give them the current
+    set of operators' keys (`faasctl operator`) if they missed a change. Nodes in step are
+    not contacted, so running it again changes nothing."""
     from ..core import nodes, versionsync
     from ..core.context import Context
 

@@ -78,8 +78,10 @@ class Context:
         if key not in self._clients:
             endpoint = self.connector(node).endpoint(node["zmq_endpoint"])  # a tunnel's local port
             keys = identity or self.identity()
+            from ..config import operator_name
+
             self._clients[key] = AgentClient(node["name"], endpoint, node["server_key"], keys["public"],
-                                             keys["secret"])
+                                             keys["secret"], operator_name())
         return self._clients[key]
 
     def connector(self, node: dict[str, Any]) -> Connector:

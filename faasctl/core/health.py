@@ -161,13 +161,15 @@ class Probe:
 
     def _run(self) -> None:
         from ..agentclient import AgentClient
-        from ..errors import FaasctlError
+        from ..errors import FaasctlError, NotAuthorised
 
         endpoint, identity, timeout = self._args
         client = AgentClient(self.node["name"], endpoint, self.node["server_key"], identity["public"],
                              identity["secret"])
         try:
             client.request("hello", timeout=timeout, connect_timeout=timeout)
+        except NotAuthorised:
+            pass  # the node answered: it is up, it only refuses this operator's key
         except FaasctlError as exc:
             self.error = exc.message
         except Exception as exc:  # a probe must never kill its caller; the error is kept, and logged

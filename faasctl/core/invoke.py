@@ -22,6 +22,7 @@ from ..errors import (
     FunctionFailed,
     InvalidInput,
     NodeUnreachable,
+    NotAuthorised,
     NotDelivered,
     NotFound,
 )
@@ -107,10 +108,14 @@ def _run(ctx: Context, fn: dict[str, Any], identity: dict[str, str], candidates:
     args = {"call_id": uid, "function": name, "digest": fn["digest"], "params": params, "async": is_async,
             "retries": retries, **({"http": http} if http else {})}
     reply, chosen = None, None
+    refused: NotAuthorised | None = None
     for cand in candidates:
         try:
             reply = ctx.client(cand, identity).request("invoke", args, timeout=10.0 if is_async else timeout + 15.0,
                                                        connect_timeout=CONNECT_TIMEOUT)
+        except NotAuthorised as exc:  # nothing ran there and the node is up: try the next, keep its health
+            refused = refused or exc
+            continue
         except NotDelivered as exc:
             health.record_failure(conn, cand["name"], exc.message)
             continue  # never reached this node: the next one may take the call
@@ -125,6 +130,9 @@ def _run(ctx: Context, fn: dict[str, Any], identity: dict[str, str], candidates:
             health.record_success(conn, cand["name"])
         chosen = cand
         break
+    if (reply is None or chosen is None) and refused is not None:
+        _fail(records, call_num, "ERROR", "", refused.message)
+        raise refused
     if reply is None or chosen is None:
         names = ", ".join(c["name"] for c in candidates)
         _fail(records, call_num, "ERROR", "", f"no node holding {name} answered ({names})")

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from ..errors import Conflict, FaasctlError, HostKeyError, NodeSetupFailed, NodeUnreachable, NotFound
 from ..state.db import get_or_raise, transaction
-from ..state.models import Deployment, Node, NodeDrain
+from ..state.models import Deployment, Node, NodeDrain, NodeOperators
 from . import bootstrap
 from .context import Context
 from .names import check_name, key_values
@@ -111,9 +111,9 @@ def remove(ctx: Context, name: str, keep: bool = False,
     with transaction(ctx.engine) as s:
         for dep in s.exec(select(Deployment).where(Deployment.node_name == name)):
             s.delete(dep)
-        mark = s.get(NodeDrain, name)  # a node added again later under this name starts in service
-        if mark is not None:
-            s.delete(mark)
+        for kept in (s.get(NodeDrain, name), s.get(NodeOperators, name)):  # a node added again under
+            if kept is not None:  # this name starts in service, and is sent the operators' set anew
+                s.delete(kept)
         row = s.get(Node, name)
         if row is not None:
             s.delete(row)

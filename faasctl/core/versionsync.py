@@ -147,7 +147,8 @@ def out_of_date(ctx: Context) -> dict[str, list[dict[str, Any]]]:
 
 def converge(ctx: Context, names: list[str] | None = None) -> dict[str, Any]:
     """Bring nodes (all, or `names`) to each function's current version; what changed and
-    what failed, per node. Idempotent: an up-to-date node is not contacted."""
+    what failed, per node; and the operators' keys (core/operators.py). Idempotent: an
+    up-to-date node is not contacted."""
     stale = out_of_date(ctx)
     if names is not None:
         stale = {n: v for n, v in stale.items() if n in names}
@@ -170,6 +171,13 @@ def converge(ctx: Context, names: list[str] | None = None) -> dict[str, Any]:
                 failed[node_name] = result["failed"][node_name]
                 break
             done.setdefault(node_name, []).append(f"{item['function']} v{item['wants']}")
+    from . import operators  # the operators' keys too: a node down during `operator rm` still accepts the key
+
+    keys = operators.converge(ctx, names)
+    for node_name, what in keys["synced"].items():
+        done.setdefault(node_name, []).append(what)
+    for node_name, error in keys["failed"].items():
+        failed.setdefault(node_name, error)
     for node_name in done:
         log.info("node %s brought up to date: %s", node_name, ", ".join(done[node_name]))
     return {"synced": done, "failed": failed}

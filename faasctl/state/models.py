@@ -213,4 +213,24 @@ class CallCount(SQLModel, table=True):
     status: str = Field(primary_key=True)
     n: int = 0
 
+
+class Operator(SQLModel, table=True):
+    """An operator whose CURVE public key every node accepts (`faasctl operator`); the
+    one running faasctl is a row too. Public keys only: each secret half stays in its
+    owner's FAASCTL_HOME/keys (keyfiles.py, 0600)."""
+
+    name: str = Field(primary_key=True)
+    public_key: str = Field(unique=True)  # z85, 40 characters
+    added_at: float = Field(default_factory=now)
+
+
+class NodeOperators(SQLModel, table=True):
+    """The set of operator keys each node confirmed at its last push: `operator list` counts
+    nodes from it, and `node sync` pushes the wanted set to a node whose set differs."""
+
+    __tablename__ = "node_operators"
+    node_name: str = Field(primary_key=True)
+    keys: list[str] = json_field(list)
+    synced_at: float = Field(default_factory=now)
+
 # The operator's CURVE key pair is not a table: see keyfiles.py (FAASCTL_HOME/keys, 0600).

@@ -28,8 +28,9 @@ REVISIONS: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, ...]]]] = {
     "0008": (("function_alias", "node_version"),
              {"function": ("keep_versions",), "function_version": ("runtime_name", "handler", "policy"),
               "call": ("alias",)}),
+    "0009": (("operator", "node_operators"), {}),
 }
-HEAD = "0008"
+HEAD = "0009"
 TABLE = "alembic_version"
 STAMP_DDL = (f"CREATE TABLE IF NOT EXISTS {TABLE} (version_num VARCHAR(32) NOT NULL, "
              "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))")  # as Alembic makes it

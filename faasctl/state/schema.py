@@ -72,7 +72,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
              'added_at'),
     'node_drain': ('node', 'since'),
     'node_health': ('node', 'failures', 'down_since', 'last_error', 'last_failed_at', 'skip_until', 'probing_until'),
+    'node_operators': ('node_name', 'keys', 'synced_at'),
     'node_version': ('function_name', 'node_name', 'version', 'digest', 'loaded_at'),
+    'operator': ('name', 'public_key', 'added_at'),
     'runtime': ('name',
                 'image',
                 'path',
@@ -91,6 +93,7 @@ JSON_EMPTY: dict[str, dict[str, str]] = {
     'function_config': {'env': 'dict', 'secrets': 'list'},
     'function_version': {'policy': 'dict'},
     'node': {'labels': 'dict', 'defaults': 'dict'},
+    'node_operators': {'keys': 'list'},
 }
 BOOLEAN: dict[str, tuple[str, ...]] = {
     'call': ('is_async',),
