@@ -132,3 +132,23 @@ def test_settle_returns_once_everything_recorded_is_synced(journal: Journal) -> 
     futures = asyncio.run(scenario())
     assert all(f.done() and f.exception() is None for f in futures)
     assert not journal.group.pending() and len(on_disk(journal.path)) == 10
+
+
+def test_an_accept_whose_sync_failed_is_refused_and_never_runs_after_a_restart(journal: Journal,
+                                                                              tmp_path: Path) -> None:
+    """Its row reached the WAL, so a restarted agent would find it PENDING and run it,
+    although its caller was told no: it is marked ERROR instead."""
+    from faasctl_agent.execution import CallRunner
+
+    async def no_cause(cid: str, spec: dict[str, Any]) -> str:
+        return ""
+
+    runner = CallRunner(journal, lambda name: None, no_cause)
+    journal.group.wal = tmp_path / "gone" / "journal.db-wal"
+
+    async def scenario() -> None:
+        with pytest.raises(SyncFailed):
+            await runner.accept(call("c1"))
+    asyncio.run(scenario())
+    journal.flush()
+    assert on_disk(journal.path) == {"c1": "ERROR"} and journal.unfinished() == []
