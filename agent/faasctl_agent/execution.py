@@ -13,9 +13,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from .channel import RunnerGone
+from .groupsync import SyncFailed
 from .journal import Journal
 from .pool import Lease, Pool, PoolClosed
 from .protocol import E_BUSY, AgentFailure
@@ -61,8 +63,8 @@ class CallRunner:
         call.update(status="RUNNING", start_kind=lease.kind, queue_ms=round(lease.queue_s * 1000, 3),
                     start_ms=round(lease.start_s * 1000, 3))
         if call["is_async"]:
-            try:
-                self.journal.accept(call)  # durable before the function sees it: never run twice
+            try:  # durable before the function sees it: never run twice (a power cut included)
+                await self.journal.record(call)
             except AgentFailure as exc:  # a full disk: not run, still PENDING, runs after a restart
                 pool.release(lease.worker, True)
                 call["status"] = "PENDING"
@@ -153,19 +155,31 @@ class CallRunner:
     def _finish(self, call: dict[str, Any], status: str, **values: Any) -> None:
         call.update(values, status=status, finished_at=time.time())
         self.count(f"calls_{status.lower()}")
-        if call["is_async"]:
-            try:
-                self.journal.accept(call)
-            except AgentFailure as exc:  # still RUNNING in the journal: LOST after a restart, never rerun
-                log.warning("call %s ended %s but was not recorded: %s", call["id"], status, exc.message)
+        if call["is_async"]:  # durable soon, nobody waits: until then a crash leaves it RUNNING (LOST)
+            self.journal.record(call).add_done_callback(partial(_unrecorded, call["id"], status))
         else:
             self.journal.finish_later(call)
+
+    async def accept(self, call: dict[str, Any]) -> None:
+        """Journal a new async call durably; raises AgentFailure if it is not, then it never runs."""
+        try:
+            await self.journal.record(call)
+        except SyncFailed:  # in the WAL but maybe not on disk: must not run after a restart either
+            self.journal.finish_later({**call, "status": "ERROR", "finished_at": time.time(),
+                                       "error": "refused: the agent could not sync its journal"})
+            raise
 
     async def drain(self, timeout: float) -> None:
         """Let calls already inside containers finish (bounded) before a stop."""
         deadline = time.monotonic() + timeout
         while self.in_container and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
+
+
+def _unrecorded(call_id: str, status: str, done: asyncio.Future[None]) -> None:
+    exc = done.exception()
+    if isinstance(exc, AgentFailure):  # still RUNNING in the journal: LOST after a restart, never rerun
+        log.warning("call %s ended %s but was not recorded: %s", call_id, status, exc.message)
 
 
 def _plain_outcome(pool: Pool, reply: dict[str, Any] | None,

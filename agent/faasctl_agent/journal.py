@@ -1,14 +1,17 @@
 """The agent's durable journal of calls and deployed functions (its own SQLite file).
 
 Async calls are written and fsynced before they are acknowledged, so an accepted call
-survives an agent crash, and even a power cut. Finished sync calls are written behind in small batches: the
-caller already holds the result, and one fsync per call would cap throughput.
+survives an agent crash, and even a power cut; their accepts, starts and ends share
+transactions and fsyncs (`record`, groupsync.py), the fsync in a thread. Finished sync
+calls are written behind in small batches: the caller already holds the result, and one
+fsync per call would cap throughput.
 `functions` points at each function's active version; `versions` holds the spec of every
 version this node keeps (issue 14), so an old one can be served again after a restart.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
@@ -18,6 +21,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from .groupsync import GroupSync
 from .protocol import E_RUNTIME, FINAL, AgentFailure
 from .walcheckpoint import Checkpointer
 
@@ -59,8 +63,8 @@ class Journal:
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         with self._writing("open"):
             self.db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL for the written-behind rows (safe against a crash of the agent, and an
-            # fsync per batch would stall the event loop); accept() switches to FULL.
+            # NORMAL: safe against a crash of the agent; durable rows are synced by
+            # GroupSync in a thread (an fsync would stall the event loop); accept() switches to FULL.
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA busy_timeout=5000")
             self.db.executescript(SCHEMA)
@@ -68,6 +72,7 @@ class Journal:
         self.checkpoints = Checkpointer(self.db, path)  # in a thread, not in the event loop's commits
         self._pending: list[tuple[Any, ...]] = []
         self.dropped = 0  # written-behind rows given up while the disk stayed full
+        self.group = GroupSync(Path(f"{path.resolve()}-wal"), self._write_durable)
 
     @contextmanager
     def _writing(self, what: str) -> Iterator[None]:
@@ -86,8 +91,22 @@ class Journal:
                                f"check {self.path} and the disk holding it") from exc
 
     # calls -------------------------------------------------------------------
+    def record(self, call: dict[str, Any]) -> asyncio.Future[None]:
+        """Durably record an async call's state; done once on disk (on the event loop)."""
+        return self.group.record(_row(call))
+
+    def _write_durable(self, rows: list[tuple[Any, ...]]) -> None:
+        """One transaction of GroupSync's rows, with the written-behind ones (its sync covers both)."""
+        with self._writing("record the call"):
+            self.checkpoints.before_write(self.db)
+            self.db.execute("BEGIN")
+            self.db.executemany(_UPSERT, self._pending + rows)
+            self.db.execute("COMMIT")
+        self._pending = []
+        self.checkpoints.poke()
+
     def accept(self, call: dict[str, Any]) -> None:
-        """Durably record an accepted call (used before acknowledging async calls)."""
+        """Durably record a call at once, blocking (at start-up, before serving)."""
         self.flush()
         self.db.execute("PRAGMA synchronous=FULL")
         try:
@@ -101,7 +120,9 @@ class Journal:
         self._pending.append(_row(call))
 
     def flush(self) -> None:
-        """Write the written-behind rows; on a full disk keep them (bounded) for the next try."""
+        """Write the written-behind rows; on a full disk keep them (bounded) for the next try.
+        Durable rows still queued are written first (their sync follows), so reads see them."""
+        self.group.write_now()
         if not self._pending:
             return
         rows = self._pending
@@ -209,6 +230,7 @@ class Journal:
 
     def close(self) -> None:
         self.flush()
+        self.group.close()
         self.db.close()
 
 

@@ -82,6 +82,7 @@ class Service(VersionOps, DeployOps):
         await self.workers.close()
         if remove_containers:
             await asyncio.to_thread(self.executor.remove_all)
+        await self.journal.group.settle()  # the ends of calls drained above, on disk
         self.journal.flush()
 
     def count(self, name: str, n: int = 1) -> None:
@@ -116,7 +117,7 @@ class Service(VersionOps, DeployOps):
         pool = await self._pool_for(args)
         call = self._new_call(pool, args)
         if call["is_async"]:
-            self.journal.accept(call)  # durable before we say yes
+            await self.calls.accept(call)  # durable before we say yes (shares its fsync with others)
             self.spawn(self.calls.run(pool, call))
             return {"call_id": call["id"], "status": "PENDING", "accepted_at": call["accepted_at"]}
         await self.calls.run(pool, call)
