@@ -115,6 +115,8 @@ def test_versions_side_by_side_rollback_and_restart(platform: Platform, tmp_path
     from faasctl.errors import NotFound
 
     node = Node(platform)
+    scope = platform.scope()
+    others = {v.name for v in docker.volumes.list(filters={"name": f"faasctl-{scope}-deps-"})}  # other tests'
     platform.cli("fn", "deploy", NAME, str(source(tmp_path, "v1")), "--runtime", "python", "--handler", "main:handle")
     d1 = digest_of(platform)
     assert node.call()["result"] == "v1/1.0"
@@ -179,8 +181,8 @@ def test_versions_side_by_side_rollback_and_restart(platform: Platform, tmp_path
     assert status["functions"][NAME] == d1 and set(status["versions"][NAME]) == {d1, d2, d3}
 
     # forget_versions: v2 goes (not v1, active though not named), with what only it used
-    scope, home = platform.scope(), platform.home / "nodes" / "local"
-    deps_volumes = {v.name for v in docker.volumes.list(filters={"name": f"faasctl-{scope}-deps-"})}
+    home = platform.home / "nodes" / "local"
+    deps_volumes = {v.name for v in docker.volumes.list(filters={"name": f"faasctl-{scope}-deps-"})} - others
     assert len(deps_volumes) == 2  # mypkg 1.0 (v1 and v2 share it) and 2.0 (v3)
     artifact = home / "artifacts" / f"{d2}.tar.gz"
     size = artifact.stat().st_size
