@@ -8,10 +8,19 @@ inside a world-readable folder or finds one an older faasctl made 0755.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
+STATE_URL_ENV = "FAASCTL_STATE_URL"
+# The global --state-url option (cli/main.py) for this command line; "" leaves the environment's.
+state_url_option: ContextVar[str] = ContextVar("faasctl_state_url", default="")
+
+
+def default_state_url() -> str:
+    """Where the state lives: --state-url, else FAASCTL_STATE_URL; "" for the state file in the home."""
+    return state_url_option.get() or os.environ.get(STATE_URL_ENV, "").strip()
 
 
 def default_home() -> Path:
@@ -67,6 +76,8 @@ def operator_name() -> str:
 @dataclass(frozen=True)
 class Settings:
     home: Path
+    # A PostgreSQL URL puts the whole state in that database (state/pg.py); "": state.db in the home
+    state_url: str = field(default_factory=default_state_url)
 
     @classmethod
     def load(cls) -> Settings:
@@ -74,7 +85,17 @@ class Settings:
 
     @property
     def state_path(self) -> Path:
+        """The state file (SQLite); with a state URL, the keys and secrets still sit beside it."""
         return self.home / "state.db"
+
+    @property
+    def state_label(self) -> str:
+        """Where the state is, for messages (a URL without its password)."""
+        if not self.state_url:
+            return str(self.state_path)
+        import re
+
+        return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", self.state_url)
 
     @property
     def keys_dir(self) -> Path:

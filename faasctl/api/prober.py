@@ -35,7 +35,7 @@ class Prober:
         if self._ctx is None:
             self._ctx = Context(self.template.settings)
         ctx = self._ctx
-        if not ctx.settings.state_path.exists():
+        if not ctx.settings.state_url and not ctx.settings.state_path.exists():
             return []
         conn = ctx.fast
         probes = []

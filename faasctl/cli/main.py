@@ -58,8 +58,17 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    state_url: str = typer.Option(
+        "", "--state-url", metavar="URL", show_default=False,
+        help="Keep the whole state in this PostgreSQL database (postgresql+psycopg://USER@HOST:PORT/DB), "
+        "shared by a team's operators and serve processes; default: FAASCTL_STATE_URL, else the state file "
+        "in FAASCTL_HOME. Keys and secrets stay in FAASCTL_HOME."),
 ) -> None:
     """faasctl: your functions, your servers."""
+    if state_url:
+        from ..config import state_url_option
+
+        state_url_option.set(state_url)
 
 
 def main() -> None:
@@ -73,10 +82,12 @@ def main() -> None:
 
 def run(args: Sequence[str], env: Environment) -> int:
     """Run one command line in `env`; the exit status, with any error printed to env.stderr."""
+    from ..config import state_url_option
     from ..errors import ExitCode, FaasctlError
 
     err = env.stderr
     with using(env):
+        token = state_url_option.set("")  # --state-url holds for this command line only
         try:
             status = app(args=list(args), prog_name=env.program, standalone_mode=False)
         except FaasctlError as exc:
@@ -102,6 +113,8 @@ def run(args: Sequence[str], env: Environment) -> int:
             print(f"error: {exc.format_message()}", file=err)  # type: ignore[attr-defined]
             print(f"hint: {hint}", file=err)
             return int(ExitCode.INVALID_INPUT)
+        finally:
+            state_url_option.reset(token)
     return status if isinstance(status, int) else 0
 
 

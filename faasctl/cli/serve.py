@@ -90,6 +90,10 @@ def register(app: typer.Typer) -> None:
             return
         # uvicorn binds the port once and spawns the workers, which build their app by name
         os.environ[api.TOKEN_VAR], os.environ[api.MAX_BODY_VAR] = secret, str(max_body)
+        from ..config import STATE_URL_ENV, default_state_url
+
+        if default_state_url():  # --state-url reaches the workers as the environment's
+            os.environ[STATE_URL_ENV] = default_state_url()
         uvicorn.run("faasctl.api.app:from_environment", factory=True, workers=workers, host=host, port=port,
                     log_level=log_level, access_log=access_log, proxy_headers=False)
 

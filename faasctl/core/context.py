@@ -30,13 +30,13 @@ class Context:
     def engine(self) -> Engine:
         from ..state.db import open_engine
 
-        return open_engine(self.settings.state_path)
+        return open_engine(self.settings.state_path, self.settings.state_url)
 
     @cached_property
     def fast(self) -> StateConnection:
         from ..state import fastpath, migrate
 
-        conn = fastpath.connect(self.settings.state_path)
+        conn = fastpath.connect(self.settings.state_path, url=self.settings.state_url)
         try:  # `invoke` may be the first command a newer faasctl runs on an older file
             migrate.ensure(conn, self.settings.state_path)
         except BaseException:
@@ -53,13 +53,15 @@ class Context:
 
         from ..state import fastpath, groupcommit
 
-        return groupcommit.for_file(self.settings.state_path, partial(fastpath.connect, shared=True))
+        return groupcommit.for_file(self.settings.state_path, partial(fastpath.connect, shared=True),
+                                    self.settings.state_url)
 
     @cached_property
     def reader(self) -> StateConnection:
         """The plain sqlite3 connection for reads (core/listing.py), on a file at the
-        migrations' head. Only a home without a state file opens the ORM engine, which makes it."""
-        if not self.settings.state_path.exists():
+        migrations' head. Only a home without a state file opens the ORM engine, which makes it
+        (a database is made at the head by `fast` itself)."""
+        if not self.settings.state_url and not self.settings.state_path.exists():
             self.engine  # noqa: B018  (opening it creates the file and its tables)
         return self.fast
 

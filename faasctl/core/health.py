@@ -29,8 +29,13 @@ PROBE_LEASE = 5.0  # how long a probe may take before its claim is shown as stal
 DDL = ("CREATE TABLE IF NOT EXISTS node_health (node VARCHAR NOT NULL PRIMARY KEY, failures INTEGER NOT NULL,"
        " down_since FLOAT NOT NULL, last_error VARCHAR NOT NULL, last_failed_at FLOAT NOT NULL,"
        " skip_until FLOAT NOT NULL, probing_until FLOAT NOT NULL)")
-# The window after `failures` failures, in SQL (failures counted before this one).
-_WINDOW_SQL = f"MIN({MAX_WINDOW}, {BASE_WINDOW} * (1 << MIN(failures, 16)))"
+
+
+def _window_sql(conn: Any, failures: str = "failures") -> str:
+    """The window after `failures` failures, in SQL (failures counted before this one);
+    scalar MIN is LEAST on PostgreSQL (the connection names it: state/pg.py)."""
+    least = getattr(conn, "LEAST", "MIN")
+    return f"{least}({MAX_WINDOW}, {BASE_WINDOW} * (1 << {least}({failures}, 16)))"
 
 
 def window(failures: int) -> float:
@@ -68,7 +73,8 @@ def record_failure(conn: sqlite3.Connection, node: str, error: str, now: float |
     now = time.time() if now is None else now
     _write(conn, "INSERT INTO node_health (node, failures, down_since, last_error, last_failed_at, skip_until,"
                  " probing_until) VALUES (?, 1, ?, ?, ?, ?, 0) ON CONFLICT(node) DO UPDATE SET"
-                 f" skip_until=excluded.last_failed_at + {_WINDOW_SQL}, failures=failures + 1,"
+                 f" skip_until=excluded.last_failed_at + {_window_sql(conn, 'node_health.failures')},"
+                 " failures=node_health.failures + 1,"
                  " last_error=excluded.last_error, last_failed_at=excluded.last_failed_at, probing_until=0",
            (node, now, error[:500], now, now + window(1)))
 
@@ -80,7 +86,7 @@ def claim_probe(conn: sqlite3.Connection, node: str, now: float | None = None) -
     leaves the node skipped; `record_probe_failure` then only fills in the error.
     """
     now = time.time() if now is None else now
-    return _write(conn, f"UPDATE node_health SET skip_until=? + {_WINDOW_SQL}, failures=failures + 1,"
+    return _write(conn, f"UPDATE node_health SET skip_until=? + {_window_sql(conn)}, failures=failures + 1,"
                         " probing_until=? WHERE node=? AND failures > 0 AND skip_until <= ?",
                   (now, now + PROBE_LEASE, node, now)) == 1
 
@@ -92,9 +98,9 @@ def record_probe_failure(conn: sqlite3.Connection, node: str, error: str, now: f
     window too): counted from the claim, the node would be due again at once.
     """
     now = time.time() if now is None else now
-    current = f"MIN({MAX_WINDOW}, {BASE_WINDOW} * (1 << MIN(MAX(failures - 1, 0), 16)))"
+    current = _window_sql(conn, f"{getattr(conn, 'GREATEST', 'MAX')}(failures - 1, 0)")
     _write(conn, f"UPDATE node_health SET last_error=?, last_failed_at=?, probing_until=0,"
-                 f" skip_until=MAX(skip_until, ? + {current}) WHERE node=?",
+                 f" skip_until={getattr(conn, 'GREATEST', 'MAX')}(skip_until, ? + {current}) WHERE node=?",
            (error[:500], now, now, node))
 
 

@@ -142,7 +142,7 @@ def unfinished(ctx: Context, function: str = "", budget: int = 20, only_async: b
     if function:
         sql, params = sql + " AND func_name = ?", [*params, function]
     if only_async:
-        sql += " AND is_async = 1"
+        sql, params = sql + " AND is_async = ?", [*params, True]  # a boolean on PostgreSQL, 1 in SQLite
     return ctx.reader.execute(sql + " ORDER BY call_num DESC LIMIT ?", (*params, budget)).fetchall()
 
 

@@ -55,7 +55,8 @@ def listing(ctx: Context, name: str) -> list[dict[str, Any]]:
         aliases = list(s.exec(select(FunctionAlias).where(FunctionAlias.function_name == name)))
         held = versionsync.held(s, name)
     served = {r[0]: (r[1], r[2] or 0) for r in ctx.fast.execute(
-        "SELECT version, COUNT(*), SUM(status IN ('ERROR','TIMEOUT','LOST')) FROM call WHERE func_name=? "
+        "SELECT version, COUNT(*), SUM(CASE WHEN status IN ('ERROR','TIMEOUT','LOST') THEN 1 ELSE 0 END) "
+        "FROM call WHERE func_name=? "
         "GROUP BY version", (name,))}
     out = []
     for row in rows:

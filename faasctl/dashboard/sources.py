@@ -115,7 +115,7 @@ class LocalSource:
         from ..core.runner import CoreRunner
 
         ctx = Context(settings)
-        self.label = str(ctx.settings.state_path)
+        self.label = ctx.settings.state_label
         self._core: CoreRunner = CoreRunner(ctx, threads=threads)
 
     async def nodes(self) -> list[dict[str, Any]]:

@@ -16,14 +16,17 @@ from sqlmodel import Session, SQLModel
 
 from ..config import private_dir, private_file
 from ..errors import FaasctlError
-from . import engines, migrate, sqlite
+from . import engines, migrate, pg, sqlite
 
 Row = TypeVar("Row", bound=SQLModel)
 
 
-def open_engine(path: Path) -> Engine:
+def open_engine(path: Path, url: str = "") -> Engine:
     """The engine over the state file, made at HEAD when new, migrated to it when older
-    (migrate.ensure; a file made by a newer faasctl is refused)."""
+    (migrate.ensure; a file made by a newer faasctl is refused). With a PostgreSQL `url`,
+    the same over that database (pg.py)."""
+    if url:
+        return _open_pg(path, url)
     private_dir(path.parent)
     for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
         if name == path.name or (path.parent / name).exists():
@@ -43,6 +46,17 @@ def open_engine(path: Path) -> Engine:
     return engine
 
 
+def _open_pg(path: Path, url: str) -> Engine:
+    """The revision is checked (the database made or migrated) on a plain connection first:
+    an ORM connection would hold the write lock the migration needs."""
+    conn = pg.connect(url, path.parent)
+    try:
+        migrate.ensure(conn, path)
+    finally:
+        conn.close()
+    return engines.make_engine(path, url)
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
     """One write transaction: committed on success, rolled back on any error."""
@@ -52,6 +66,8 @@ def transaction(engine: Engine) -> Iterator[Session]:
             session.commit()
         except OperationalError as exc:
             session.rollback()
+            if engine.dialect.name == "postgresql":
+                raise pg.write_error(exc, str(engine.url)) from exc
             raise sqlite.write_error(exc, Path(engine.url.database or ".").parent) from exc
         except BaseException:
             session.rollback()

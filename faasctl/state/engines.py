@@ -6,7 +6,6 @@ module that runs them.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel, create_engine
 
-from . import aggregates, models, revision, sqlite  # noqa: F401  (models registers the tables)
+from . import aggregates, models, pg, revision, sqlite  # noqa: F401  (models registers the tables)
 
 
-def make_engine(path: Path) -> Engine:
-    """Connections prepared by sqlite.py (pragmas), every transaction BEGIN IMMEDIATE."""
+def make_engine(path: Path, url: str = "") -> Engine:
+    """Connections prepared by sqlite.py (pragmas), every transaction BEGIN IMMEDIATE; with
+    a PostgreSQL `url`, every transaction takes pg.py's write lock instead."""
+    if url:
+        return _pg_engine(url)
     engine = create_engine(f"sqlite:///{path}",
                            connect_args={"timeout": sqlite.BUSY_TIMEOUT_S, "check_same_thread": False})
 
@@ -33,11 +35,33 @@ def make_engine(path: Path) -> Engine:
     return engine
 
 
-def _raw(conn: Connection) -> sqlite3.Connection:
-    return conn.connection.driver_connection  # type: ignore[return-value]
+def _pg_engine(url: str) -> Engine:
+    """The ORM over PostgreSQL: one writer at a time, as on SQLite (pg.py says why)."""
+    pg.driver()  # the one-line error when psycopg is missing, before SQLAlchemy's
+    engine = create_engine(pg.sqlalchemy_url(url), connect_args={"options": pg.OPTIONS, "connect_timeout": 10},
+                           pool_pre_ping=True)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({pg.WRITE_LOCK})")
+
+    return engine
 
 
-def empty(conn: sqlite3.Connection) -> bool:
+def raw(conn: Connection) -> Any:
+    """The DB-API connection under an ORM one: sqlite3's, or pg.py's adapter over psycopg's."""
+    driver = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        return pg.wrap(driver, str(conn.engine.url))
+    return driver
+
+
+_raw = raw
+
+
+def empty(conn: Any) -> bool:
+    if isinstance(conn, pg.PgConnection):
+        return not pg.tables(conn)
     return conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None
 
 
@@ -55,6 +79,6 @@ def create(conn: Connection) -> None:
     triggers of the call counts, the stamp. The migrations end at the same schema
     (tests/unit/test_migrations_schema.py compares them)."""
     SQLModel.metadata.create_all(conn)
-    raw = _raw(conn)
-    aggregates.install(raw.execute)
-    revision.stamp(raw, revision.HEAD)
+    driver = raw(conn)
+    aggregates.install(driver.execute, conn.dialect.name)
+    revision.stamp(driver, revision.HEAD)

@@ -27,15 +27,21 @@ class StateConnection(sqlite3.Connection):
     """A connection that knows its state file, so the key folder beside it can be found."""
 
     state_path: Path
+    LEAST, GREATEST = "MIN", "MAX"  # SQLite's scalar two-argument forms (pg.py has its own)
 
     @property
     def keys_dir(self) -> Path:
         return self.state_path.parent / "keys"
 
 
-def connect(path: Path, shared: bool = False) -> StateConnection:
+def connect(path: Path, shared: bool = False, url: str = "") -> StateConnection:
     """A connection to the state file; `shared` lets threads other than this one use it
-    (the group-commit writer does: whichever thread leads, one at a time)."""
+    (the group-commit writer does: whichever thread leads, one at a time). With a
+    PostgreSQL `url`, one to that database instead (pg.py: the same interface)."""
+    if url:
+        from . import pg
+
+        return pg.connect(url, path.parent)  # type: ignore[return-value]  # sqlite3's slice, typed alike
     if not path.exists():
         raise NotFound(f"no state file at {path}", "deploy a function first: faasctl fn deploy NAME PATH --runtime R")
     tighten(path.parent, PRIVATE_DIR)  # what an older faasctl made 0755/0644: two stats when private
@@ -175,7 +181,7 @@ def add_call(conn: sqlite3.Connection, uid: str, fn: dict[str, Any], params: Any
     cur = conn.execute(
         "INSERT INTO call (uid, func_name, version, alias, params, status, result, error, log, node, start_kind,"
         " is_async, created_at) VALUES (?,?,?,?,?, 'PENDING', '', '', '', '', '', ?, ?)",
-        (uid, fn["name"], fn["version"], fn.get("alias", ""), json.dumps(params), int(is_async), time.time()))
+        (uid, fn["name"], fn["version"], fn.get("alias", ""), json.dumps(params), bool(is_async), time.time()))
     return int(cur.lastrowid or 0)
 
 

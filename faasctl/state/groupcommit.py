@@ -26,6 +26,11 @@ would take that row back.
 
 Across processes nothing changes: each has its own writer, and SQLite's write lock
 orders their transactions as before.
+
+On PostgreSQL (a pg.PgConnection) the batching is the same and pg.py's write lock orders
+the processes; COMMIT itself puts the batch in the server's WAL on disk, so there is no
+sync of our own: a batch without a durable operation commits with
+synchronous_commit=off (as SQLite's NORMAL), one with any commits normally.
 """
 
 from __future__ import annotations
@@ -71,6 +76,10 @@ class GroupCommit:
         self._leading = False
         self._committed = self._synced = 0  # durable batches committed; all of them up to _synced are on disk
         self._syncing = False
+        self.server = bool(getattr(conn, "url", ""))  # PostgreSQL: its COMMIT is the sync
+        self.batches = self.syncs = 0  # transactions committed, WAL syncs: tests and the bench read these
+        if self.server:
+            return
         conn.execute("PRAGMA synchronous=NORMAL")  # this writer syncs the WAL itself, outside the lock
         # SQLite keeps the WAL beside the resolved file while a connection (this one) is open
         self.wal = Path(f"{where.resolve()}-wal")
@@ -78,8 +87,6 @@ class GroupCommit:
             raise StateError(f"the state file {where} has no write-ahead log at {self.wal}",
                              "open it once with any faasctl command that changes state, then retry")
         self.checkpoints = Checkpointer(conn, where.resolve())  # off the commit's path (walcheckpoint.py)
-        self.batches = 0  # transactions committed: tests and the bench read these two
-        self.syncs = 0
 
     def run(self, fn: Callable[[sqlite3.Connection], T], durable: bool) -> T:
         """Run `fn(conn)` inside a write transaction shared with other threads' operations.
@@ -115,7 +122,7 @@ class GroupCommit:
         finally:
             with self._cond:
                 self._leading = False
-                if any(op.durable and op.committed for op in batch):
+                if not self.server and any(op.durable and op.committed for op in batch):
                     self._committed += 1
                     generation = self._committed
                 for op in batch:
@@ -174,15 +181,19 @@ class GroupCommit:
     def _commit(self, batch: list[_Op[Any]]) -> None:
         conn = self.conn
         try:
-            self.checkpoints.before_write(conn)  # only this leader uses conn now
+            if not self.server:
+                self.checkpoints.before_write(conn)  # only this leader uses conn now
             conn.execute(sqlite.BEGIN)
+            if self.server and not any(op.durable for op in batch):
+                conn.execute("SET LOCAL synchronous_commit TO off")
             if len(batch) == 1:  # the transaction is its savepoint
                 batch[0].result = batch[0].fn(conn)
             else:
                 for op in batch:
                     self._run_one(op)
             conn.execute("COMMIT")
-            self.checkpoints.poke()  # still leading: the next leader must not copy this batch inline
+            if not self.server:
+                self.checkpoints.poke()  # still leading: the next leader must not copy this batch inline
             self.batches += 1
         except BaseException as exc:
             if conn.in_transaction:  # a failed COMMIT (full disk) leaves it open
@@ -222,16 +233,17 @@ _writers: weakref.WeakValueDictionary[str, GroupCommit] = weakref.WeakValueDicti
 _registry = threading.Lock()
 
 
-def for_file(path: Path, connect: Callable[[Path], sqlite3.Connection]) -> GroupCommit:
-    """This process's writer of `path`, opened with `connect` on first need.
+def for_file(path: Path, connect: Callable[..., sqlite3.Connection], url: str = "") -> GroupCommit:
+    """This process's writer of `path` (or of the database at `url`), opened with `connect`
+    on first need.
 
     Held weakly: it lives as long as something (a Context) holds it, so a process that
     touches many state files (the tests) does not keep a connection to each."""
-    key = str(path.resolve())
+    key = url or str(path.resolve())
     with _registry:
         writer = _writers.get(key)
         if writer is None:
-            writer = GroupCommit(connect(path), path)
+            writer = GroupCommit(connect(path, url=url) if url else connect(path), path)
             _writers[key] = writer
         return writer
 

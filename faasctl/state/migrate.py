@@ -7,6 +7,11 @@ the same old file waits for the lock, finds the file at HEAD and does nothing; a
 SQLite's DDL is transactional, a migration that fails midway rolls back to the file as it
 was. The backup is taken under that lock before the first change, with sqlite3's backup
 API (it reads through SQLite, so what is still in the WAL is included).
+
+On PostgreSQL (`_upgrade_pg`) the same holds under pg.py's write lock: an empty database
+is made at HEAD (as a new file is), an older one migrated by the same Alembic steps in one
+transaction (PostgreSQL's DDL is transactional too), a newer one refused. No backup is
+taken there: that is the database's own tooling's job (pg_dump, docs/state.md).
 """
 
 from __future__ import annotations
@@ -20,22 +25,65 @@ from typing import Any
 
 from ..config import PRIVATE_FILE
 from ..errors import StateError
-from . import revision, sqlite
+from . import pg, revision, sqlite
 
 LOCATION = Path(__file__).with_name("migrations")
 
 
-def ensure(conn: sqlite3.Connection, path: Path) -> None:
-    """Bring the state file at `path` (open on `conn`) to HEAD; refuse a newer one."""
+def ensure(conn: Any, path: Path) -> None:
+    """Bring the state file at `path` (open on `conn`; or the database a pg.PgConnection is
+    open on) to HEAD; refuse a newer one."""
+    url: str = getattr(conn, "url", "")
     try:
         found = revision.read(conn)
     except sqlite3.Error as exc:
+        if url:
+            raise pg.open_error(exc, url) from exc
         raise sqlite.open_error(exc, path, "check the path and its permissions") from exc
     if found == revision.HEAD:
         return
     if found is not None and found not in revision.REVISIONS:
-        raise revision.newer(path, found)
-    upgrade(path)
+        raise revision.newer(pg.redact(url) if url else path, found)
+    if url:
+        _upgrade_pg(path, url)
+    else:
+        upgrade(path)
+
+
+def _upgrade_pg(path: Path, url: str) -> None:
+    """The database to HEAD under the write lock: made there when empty, else migrated."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from . import engines
+
+    engine = engines.make_engine(path, url)
+    found: str | None = None
+    try:
+        with engine.connect() as conn, conn.begin():  # begin takes the write lock: one migrator at a time
+            raw = engines.raw(conn)
+            have = pg.tables(raw)
+            found = revision.read(raw) if revision.TABLE in have else None
+            if found == revision.HEAD:
+                return
+            if found is not None and found not in revision.REVISIONS:
+                raise revision.newer(pg.redact(url), found)
+            if found is None:
+                if have - {revision.TABLE}:
+                    raise StateError(f"the database {pg.redact(url)} has tables but no faasctl revision",
+                                     "give faasctl a database of its own (CREATE DATABASE faasctl)")
+                engines.create(conn)  # an empty database: a new state at HEAD
+                return
+            _alembic(conn)
+    except SQLAlchemyError as exc:
+        text = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise StateError(f"cannot migrate the state database {pg.redact(url)} from revision {found or 'base'} to "
+                         f"{revision.HEAD}: {text}",
+                         "the database is as it was (the migration rolled back); fix what the error names, "
+                         "then run any faasctl command again") from exc
+    finally:
+        engine.dispose()
+    sys.stderr.write(f"faasctl: migrated the state database {pg.redact(url)} from revision {found} to "
+                     f"{revision.HEAD}\n")
 
 
 def upgrade(path: Path) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from ..errors import StateError
 
@@ -36,7 +37,7 @@ STAMP_DDL = (f"CREATE TABLE IF NOT EXISTS {TABLE} (version_num VARCHAR(32) NOT N
              "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))")  # as Alembic makes it
 
 
-def read(conn: sqlite3.Connection) -> str | None:
+def read(conn: Any) -> str | None:
     """The stamped revision, or None for a file without one (made before migrations, or empty)."""
     try:
         row = conn.execute(f"SELECT version_num FROM {TABLE}").fetchone()
@@ -47,7 +48,7 @@ def read(conn: sqlite3.Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
-def stamp(conn: sqlite3.Connection, revision: str) -> None:
+def stamp(conn: Any, revision: str) -> None:
     """Record `revision` (inside the caller's write transaction)."""
     conn.execute(STAMP_DDL)
     conn.execute(f"DELETE FROM {TABLE}")
@@ -69,7 +70,8 @@ def detect(conn: sqlite3.Connection) -> str | None:
     return found
 
 
-def newer(path: Path, revision: str) -> StateError:
-    return StateError(f"state file {path} was made by a newer faasctl (revision {revision}); "
+def newer(path: Path | str, revision: str) -> StateError:
+    what = f"state database {path}" if isinstance(path, str) else f"state file {path}"
+    return StateError(f"{what} was made by a newer faasctl (revision {revision}); "
                       f"this one knows revisions up to {HEAD}",
                       "upgrade faasctl (pip install -U faasctl, or the newer single file)")

@@ -23,4 +23,4 @@ depends_on = None
 def upgrade() -> None:
     steps.create_table("call_count", text("func_name"), text("status"),
                        integer("n"), sa.PrimaryKeyConstraint("func_name", "status"))
-    aggregates.install(op.execute)
+    aggregates.install(op.execute, op.get_bind().dialect.name)
