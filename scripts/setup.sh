@@ -22,6 +22,8 @@ install_packages() {
   command -v ip >/dev/null || missing+=(iproute2)
   command -v tmux >/dev/null || missing+=(tmux)  # the dashboard's real-terminal test and bench
   command -v wrk >/dev/null || missing+=(wrk)  # bench/serve.py's load (C clients: never the bottleneck)
+  # the state on PostgreSQL: tests/support/pgserver.py runs a throwaway server from these binaries
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing+=(postgresql)
   python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
   if [ ${#missing[@]} -eq 0 ]; then say "system packages present"; return; fi
   say "installing ${missing[*]}"
@@ -69,7 +71,7 @@ make_venv() {
   [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
   # compat editable mode: a plain path entry, no import-hook finder to load at every start
-  "$VENV/bin/pip" install -q --config-settings editable_mode=compat -e ./agent -e ".[dev]"
+  "$VENV/bin/pip" install -q --config-settings editable_mode=compat -e ./agent -e ".[dev,postgres]"
   echo "$want" >"$stamp"
 }
 

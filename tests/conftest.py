@@ -17,7 +17,7 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 os.environ.setdefault("TESTCONTAINERS_CONNECTION_MODE", "docker_host")
 os.environ.setdefault("TC_HOST", "127.0.0.1")
 
-pytest_plugins = ["tests.support.fixtures", "tests.support.platform"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.platform", "tests.support.postgres"]
 
 
 @pytest.hookimpl(hookwrapper=True)
