@@ -32,7 +32,8 @@ def decode(table: str, row: Sequence[Any]) -> dict[str, Any]:
 
 
 def columns(table: str) -> str:
-    return ", ".join(schema.COLUMNS[table])
+    """Quoted: `user` is a column of `node` and, unquoted, PostgreSQL's current user."""
+    return ", ".join(f'"{c}"' for c in schema.COLUMNS[table])
 
 
 def select(conn: sqlite3.Connection, table: str, where: str = "", params: Sequence[Any] = (), order: str = "",

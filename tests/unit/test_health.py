@@ -1,24 +1,25 @@
 """Node health: the backoff windows, the probe claim, and one prober across processes.
 
-Real SQLite files throughout; time is passed in (`now`), so nothing depends on the clock.
+Real SQLite files, and real PostgreSQL databases (`backend`); time is passed in (`now`),
+so nothing depends on the clock.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import sqlite3
 from pathlib import Path
 
 from faasctl.core import health
 from faasctl.state import fastpath, keyfiles
 from faasctl.state.db import open_engine, transaction
 from faasctl.state.models import Deployment, Function, Node, Runtime
+from tests.support.backends import Backend
 
 T0 = 1_000_000.0
 
 
-def seed(path: Path, with_health: bool = True) -> fastpath.StateConnection:
-    engine = open_engine(path)
+def seed(path: Path, with_health: bool = True, url: str = "") -> fastpath.StateConnection:
+    engine = open_engine(path, url)
     with transaction(engine) as s:
         s.add(Runtime(name="python", image="img"))
         for name in ("n1", "n2"):
@@ -29,7 +30,7 @@ def seed(path: Path, with_health: bool = True) -> fastpath.StateConnection:
             s.add(Deployment(function_name="dice", node_name=name, digest="d" * 64, version=1))
     engine.dispose()
     keyfiles.store(path.parent / "keys", {"public": "p", "secret": "s"})
-    conn = fastpath.connect(path)
+    conn = fastpath.connect(path, url=url)
     if not with_health:  # a state file made before node health existed
         conn.execute("DROP TABLE node_health")
     return conn
@@ -40,8 +41,8 @@ def test_window_doubles_from_one_second_to_sixty() -> None:
     assert health.window(10_000) == 60
 
 
-def test_failures_back_off_and_success_clears(tmp_path: Path) -> None:
-    conn = seed(tmp_path / "state.db")
+def test_failures_back_off_and_success_clears(backend: Backend) -> None:
+    conn = seed(backend.path, url=backend.url)
     health.record_failure(conn, "n2", "node n2 refused the connection", now=T0)
     row = health.read_all(conn)["n2"]
     assert (row["failures"], row["skip_until"], row["down_since"]) == (1, T0 + 1, T0)
@@ -54,8 +55,8 @@ def test_failures_back_off_and_success_clears(tmp_path: Path) -> None:
     assert health.read_all(conn) == {} and health.view(None) == {"suspect": False}
 
 
-def test_claim_only_after_the_window_and_only_once(tmp_path: Path) -> None:
-    conn = seed(tmp_path / "state.db")
+def test_claim_only_after_the_window_and_only_once(backend: Backend) -> None:
+    conn = seed(backend.path, url=backend.url)
     assert not health.claim_probe(conn, "n1", now=T0)  # a healthy node is never probed
     health.record_failure(conn, "n2", "refused", now=T0)
     assert not health.claim_probe(conn, "n2", now=T0 + 0.5)  # still in its window
@@ -93,23 +94,22 @@ def test_fast_path_reads_health_and_an_old_file_gains_the_table(tmp_path: Path) 
 ROUNDS = 40
 
 
-def _claimer(path: str, start: object, results: object) -> None:
-    conn = fastpath.connect(Path(path))
+def _claimer(path: str, url: str, start: object, results: object) -> None:
+    conn = fastpath.connect(Path(path), url=url)
     start.wait(30)  # type: ignore[attr-defined]
     won = [r for r in range(1, ROUNDS + 1) if health.claim_probe(conn, "n2", now=T0 + r * 1000)]
     results.put(won)  # type: ignore[attr-defined]
 
 
-def test_one_prober_per_window_across_processes(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    seed(path).close()
-    conn = sqlite3.connect(path)
+def test_one_prober_per_window_across_processes(backend: Backend) -> None:
+    path = backend.path
+    seed(path, url=backend.url).close()
+    conn = backend.connect()
     conn.execute("INSERT INTO node_health VALUES ('n2', 1, ?, 'refused', ?, ?, 0)", (T0, T0, T0))
-    conn.commit()
     conn.close()
     mp = multiprocessing.get_context("spawn")
     start, results = mp.Event(), mp.Queue()
-    procs = [mp.Process(target=_claimer, args=(str(path), start, results)) for _ in range(2)]
+    procs = [mp.Process(target=_claimer, args=(str(path), backend.url, start, results)) for _ in range(2)]
     for p in procs:
         p.start()
     start.set()
@@ -119,12 +119,12 @@ def test_one_prober_per_window_across_processes(tmp_path: Path) -> None:
         assert p.exitcode == 0
     # every window (round) had exactly one prober, whichever process it was
     assert sorted(won[0] + won[1]) == list(range(1, ROUNDS + 1))
-    assert health.read_all(fastpath.connect(path))["n2"]["failures"] == 1 + ROUNDS
+    assert health.read_all(backend.connect())["n2"]["failures"] == 1 + ROUNDS
 
 
-def test_a_probe_that_outlasts_its_window_restarts_it_from_the_failure(tmp_path: Path) -> None:
+def test_a_probe_that_outlasts_its_window_restarts_it_from_the_failure(backend: Backend) -> None:
     """A hung node's probe takes the connect timeout, longer than a short window."""
-    conn = seed(tmp_path / "state.db")
+    conn = seed(backend.path, url=backend.url)
     health.record_failure(conn, "n2", "refused", now=T0)
     assert health.claim_probe(conn, "n2", now=T0 + 1.5)  # the first window (1 s) has ended
     health.record_probe_failure(conn, "n2", "handshake timed out", now=T0 + 5.0)  # the probe took 3.5 s

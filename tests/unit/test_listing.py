@@ -1,7 +1,8 @@
 """The read-only commands' plain-sqlite3 reads (core/listing.py) against the ORM's view
 and against the computations they replaced: same rows, same counts, same nearest-rank
 percentiles; the call counts the triggers keep (state/aggregates.py) stay right through
-inserts, status changes and deletes, and a file made before them gets them once."""
+inserts, status changes and deletes, and a file made before them gets them once. On
+SQLite and PostgreSQL (`backend`) alike, except where a test is about SQLite's plans."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from faasctl.core.context import Context
 from faasctl.state import aggregates, fastpath, schemagen
 from faasctl.state.db import open_engine, transaction
 from faasctl.state.models import Call, Deployment, Function, Node, Runtime
+from tests.support.backends import Backend
 
 
 def test_schema_module_matches_the_models() -> None:
@@ -27,8 +29,8 @@ def test_schema_module_matches_the_models() -> None:
         "state/schema.py is stale: run `python -m faasctl.state.schemagen`"
 
 
-def _state(tmp_path: Path, calls: int = 300) -> Context:
-    ctx = Context(Settings(home=tmp_path))
+def _state(tmp_path: Path, calls: int = 300, url: str = "") -> Context:
+    ctx = Context(Settings(home=tmp_path, state_url=url))
     rng = random.Random(5)
     with transaction(ctx.engine) as s:
         s.add(Runtime(name="python", image="img"))
@@ -65,8 +67,8 @@ def _old_functions(ctx: Context, window: int) -> dict[str, tuple[int, int, float
 
 
 @pytest.mark.parametrize("window", [1000, 7])
-def test_counts_and_percentiles_as_before(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: int) -> None:
-    ctx = _state(tmp_path)
+def test_counts_and_percentiles_as_before(backend: Backend, monkeypatch: pytest.MonkeyPatch, window: int) -> None:
+    ctx = _state(backend.home, url=backend.url)
     monkeypatch.setattr(listing, "WINDOW", window)
     rows = listing.all_functions(ctx)
     assert {r["name"]: (r["calls"], r["errors"], r["p50_ms"], r["p99_ms"]) for r in rows} == _old_functions(ctx, window)
@@ -75,8 +77,8 @@ def test_counts_and_percentiles_as_before(tmp_path: Path, monkeypatch: pytest.Mo
     assert rows[0]["functionName"] == "a" and rows[0]["runtimeName"] == "python"
 
 
-def test_rows_are_the_orm_rows(tmp_path: Path) -> None:
-    ctx = _state(tmp_path, calls=40)
+def test_rows_are_the_orm_rows(backend: Backend) -> None:
+    ctx = _state(backend.home, calls=40, url=backend.url)
     with transaction(ctx.engine) as s:
         runtimes = [r.model_dump() for r in s.exec(select(Runtime).order_by(Runtime.name))]
         nodes = [n.model_dump() for n in s.exec(select(Node).order_by(Node.name))]
@@ -101,8 +103,8 @@ def _truth(conn: sqlite3.Connection) -> dict[tuple[str, str], int]:
     return {(f, s): n for f, s, n in conn.execute("SELECT func_name, status, count(*) FROM call GROUP BY 1, 2")}
 
 
-def test_triggers_keep_counts_through_every_writer(tmp_path: Path) -> None:
-    ctx = _state(tmp_path, calls=50)
+def test_triggers_keep_counts_through_every_writer(backend: Backend) -> None:
+    ctx = _state(backend.home, calls=50, url=backend.url)
     conn = ctx.reader
     assert _counted(conn) == _truth(conn)
     fn = {"name": "a", "version": 1}
@@ -131,6 +133,27 @@ def test_a_file_without_the_counts_gets_them_once(tmp_path: Path) -> None:
                                                                             "b": _calls(conn, "b"), "quiet": 0}
     assert _counted(conn) == _truth(conn)
     open_engine(tmp_path / "state.db")  # the ORM's opening finds them there: nothing recomputed
+    assert _counted(conn) == _truth(conn)
+
+
+def test_a_database_without_the_counts_gets_them_once(pg_url: str, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """PostgreSQL: a database at revision 0003 (no call_count, no triggers) is migrated
+    through 0004-0009 by the same Alembic steps, and the counts are computed from `call`."""
+    ctx = _state(tmp_path, calls=30, url=pg_url)
+    conn = ctx.reader
+    for name in aggregates.PG_TRIGGERS:
+        conn.execute(f"DROP TRIGGER {name} ON call")
+    conn.execute("DROP TABLE call_count")
+    conn.execute("UPDATE alembic_version SET version_num = '0003'")
+    fastpath.insert_call(conn, "old", {"name": "a", "version": 1}, {}, False)
+    fresh = Context(Settings(home=tmp_path, state_url=pg_url))
+    assert {r["name"]: r["calls"] for r in listing.all_functions(fresh)} == {"a": _calls(conn, "a"),
+                                                                            "b": _calls(conn, "b"), "quiet": 0}
+    assert "migrated the state database" in capsys.readouterr().err
+    assert _counted(conn) == _truth(conn)
+    assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0009"
+    fastpath.insert_call(conn, "new", {"name": "quiet", "version": 1}, {}, False)  # the triggers are back
     assert _counted(conn) == _truth(conn)
 
 

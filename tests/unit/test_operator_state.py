@@ -1,9 +1,8 @@
 """The operator table's rules on a real state file with no node: who "you" are, idempotent
-add, conflicts, the own key kept, and a push that always carries its sender."""
+add, conflicts, the own key kept, and a push that always carries its sender; on SQLite
+and on PostgreSQL (`backend`)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 import zmq
@@ -15,12 +14,13 @@ from faasctl.core.context import Context
 from faasctl.errors import Conflict, NotFound
 from faasctl.state.db import transaction
 from faasctl.state.models import Operator
+from tests.support.backends import Backend
 
 
 @pytest.fixture()
-def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
+def ctx(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Context:
     monkeypatch.setenv("FAASCTL_OPERATOR", "alice")
-    return Context(Settings(home=tmp_path / "home"))
+    return Context(backend.settings())
 
 
 def key() -> str:
@@ -62,7 +62,7 @@ def test_your_name_taken_by_another_key_asks_you_to_name_yourself(ctx: Context,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     operators.add(ctx, "bob", key())
     monkeypatch.setenv("FAASCTL_OPERATOR", "bob")
-    other = Context(Settings(home=ctx.settings.home.parent / "other"))
+    other = Context(Settings(home=ctx.settings.home.parent / "other", state_url=ctx.settings.state_url))
     other.__dict__["engine"] = ctx.engine  # the same state, another key pair
     with pytest.raises(Conflict) as caught:
         operators.listing(other)

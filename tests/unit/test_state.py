@@ -1,4 +1,5 @@
-"""The state file: sqlmodel tables and the sqlite3 fast path agree; writes serialise."""
+"""The state file: sqlmodel tables and the sqlite3 fast path agree; writes serialise.
+On PostgreSQL too (`backend`), where state/pg.py gives the fast path the same interface."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from faasctl.state import fastpath, keyfiles
 from faasctl.state.db import open_engine, transaction
 from faasctl.state.models import Call, Deployment, Function, Node, Runtime
+from tests.support.backends import Backend
 
 
-def seed(path: Path) -> None:
-    engine = open_engine(path)
+def seed(path: Path, url: str = "") -> None:
+    engine = open_engine(path, url)
     with transaction(engine) as s:
         s.add(Runtime(name="python", image="img"))
         s.add(Node(name="n1", zmq_endpoint="tcp://127.0.0.1:1", server_key="k"))
@@ -29,17 +33,17 @@ def test_pragmas(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
-def test_fast_path_reads_and_writes_the_orm_tables(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    seed(path)
-    conn = fastpath.connect(path)
+def test_fast_path_reads_and_writes_the_orm_tables(backend: Backend) -> None:
+    path = backend.path
+    seed(path, backend.url)
+    conn = backend.connect()
     target = fastpath.target(conn, "dice")
     assert target["function"]["name"] == "dice" and [n["name"] for n in target["nodes"]] == ["n1"]
     assert target["identity"] == {"public": "p", "secret": "s"}
     num = fastpath.insert_call(conn, "u1", target["function"], {"roll": "4d6"}, False)
     fastpath.update_call(conn, num, {"status": "DONE", "result": "[1]", "node": "n1", "start_kind": "warm",
                                      "run_ms": 1.5, "finished_at": 2.0})
-    with transaction(open_engine(path)) as s:
+    with transaction(backend.engine()) as s:
         call = s.get(Call, num)
         assert call is not None
         assert (call.status, call.result, call.start_kind, call.run_ms) == ("DONE", "[1]", "warm", 1.5)
@@ -57,16 +61,37 @@ def test_missing_state_is_a_clear_not_found(tmp_path: Path) -> None:
         raise AssertionError("expected NotFound")
 
 
-def test_write_transactions_are_immediate(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    seed(path)
-    holder = fastpath.connect(path)
+def test_write_transactions_are_immediate(backend: Backend) -> None:
+    """A writer excludes every other from BEGIN to COMMIT: SQLite's write lock, or the
+    advisory lock state/pg.py takes on PostgreSQL, for the raw path and the ORM alike."""
+    seed(backend.path, backend.url)
+    holder = backend.connect()
     holder.execute("BEGIN IMMEDIATE")
-    other = sqlite3.connect(str(path), timeout=0.1, isolation_level=None)
-    try:
+    other = backend.connect()
+    other.execute("SET lock_timeout = 100" if backend.pg else "PRAGMA busy_timeout = 100")
+    with pytest.raises(sqlite3.OperationalError, match="locked|lock timeout"):
         other.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        assert "locked" in str(exc)
-    else:
-        raise AssertionError("a second writer got in")
+    if other.in_transaction:
+        other.execute("ROLLBACK")
     holder.execute("ROLLBACK")
+    other.execute("BEGIN IMMEDIATE")  # free again once the holder is done
+    other.execute("ROLLBACK")
+
+
+def test_the_orm_waits_for_a_raw_writer(backend: Backend) -> None:
+    """The ORM's transactions take the same lock (engines.py), so a read-then-write through
+    it cannot interleave with the fast path's writes."""
+    seed(backend.path, backend.url)
+    engine = backend.engine()
+    holder = backend.connect()
+    holder.execute("BEGIN IMMEDIATE")
+    with engine.connect() as conn:
+        # on the driver's connection: through the ORM, the statement itself would wait for the lock
+        conn.connection.driver_connection.execute("SET lock_timeout = 100" if backend.pg
+                                                  else "PRAGMA busy_timeout = 100")
+        from sqlalchemy.exc import OperationalError
+
+        with pytest.raises(OperationalError, match="locked|lock timeout"), conn.begin():
+            pass
+    holder.execute("ROLLBACK")
+    engine.dispose()

@@ -1,6 +1,6 @@
 """Issue 14's rules without nodes: NAME@N / NAME@ALIAS, alias names, which versions nodes
 keep, and how the invoke fast path picks a version (aliases, canaries) and its holders,
-on a real SQLite state file written through the ORM."""
+on a real state written through the ORM: a SQLite file and a PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from faasctl.state.models import (
     NodeVersion,
     Runtime,
 )
+from tests.support.backends import Backend
 
 D = {v: f"{v}" * 64 for v in (1, 2, 3)}
 
@@ -48,8 +49,8 @@ def test_keep_set() -> None:
 
 
 @pytest.fixture()
-def ctx(tmp_path: Path) -> Context:
-    ctx = Context(Settings(home=tmp_path / "home"))
+def ctx(backend: Backend) -> Context:
+    ctx = Context(backend.settings())
     with transaction(ctx.engine) as s:
         s.add(Runtime(name="python", image="img"))
     with transaction(ctx.engine) as s:
@@ -107,6 +108,8 @@ def test_the_call_record_keeps_version_and_alias(ctx: Context) -> None:
 
 
 def test_a_file_from_before_versions_serves_the_current_one(ctx: Context, tmp_path: Path) -> None:
+    if ctx.settings.state_url:
+        return  # about SQLite files an older faasctl made; a database is always made at the head
     path = ctx.settings.state_path
     conn = sqlite3.connect(path)
     conn.executescript("DROP TABLE function_alias; DROP TABLE node_version;")
