@@ -1,0 +1,179 @@
+"""Issue 15, a team on one PostgreSQL database: two operators (two FAASCTL_HOMEs, each
+with its own CURVE key, the second authorised with `faasctl operator add`) and two
+`faasctl serve` processes, one per operator, call the same function at once.
+
+Real parts throughout: a PostgreSQL server from Debian's binaries (tests/support/pgserver.py),
+two local agents (n1, n2), `faasctl invoke` processes and serve processes. What must hold:
+no call number twice, no call lost or counted twice (the rows, the trigger-kept counts,
+`fn list`), and every acknowledged call found by the other operator, through each serve
+and through the dashboard's two sources."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from faasctl.config import Settings
+from faasctl.dashboard.remote import RemoteSource
+from faasctl.dashboard.sources import LocalSource
+from faasctl.state import pg
+from tests.support.apiserver import ApiServer, serve
+from tests.support.platform import Platform, local_nodes
+
+pytestmark = pytest.mark.integration
+HANDLER = "def handle(p):\n    return {'i': p.get('i'), 'by': p.get('by')}\n"
+CLI_THREADS, CLI_CALLS = 2, 5  # per operator: `faasctl invoke` processes
+HTTP_THREADS, HTTP_CALLS, ASYNC_CALLS = 3, 15, 4  # per serve
+
+
+@pytest.fixture()
+def team(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Platform, Platform]]:
+    monkeypatch.setenv("FAASCTL_STATE_URL", pg_url)  # every Settings of this test: the one database
+    monkeypatch.setenv("FAASCTL_OPERATOR", "alice")
+    with local_nodes(tmp_path / "a", ("n1", "n2")) as a:
+        a.env["FAASCTL_OPERATOR"] = "alice"
+        src = tmp_path / "src"
+        src.mkdir()
+        (src / "main.py").write_text(HANDLER)
+        a.cli("fn", "deploy", "teamfn", str(src), "--runtime", "python", "--handler", "main:handle")
+        b_home = tmp_path / "b"
+        b_home.mkdir(mode=0o700)
+        b = Platform(b_home, {**os.environ, "FAASCTL_HOME": str(b_home), "FAASCTL_OPERATOR": "bob"})
+        bob = json.loads(b.cli("operator", "key", "--json").stdout)["public_key"]
+        a.cli("operator", "add", "bob", "--public-key", bob)
+        yield a, b
+
+
+def run_all(jobs: list[Callable[[], None]]) -> list[BaseException]:
+    errors: list[BaseException] = []
+
+    def run(job: Callable[[], None]) -> None:
+        try:
+            job()
+        except BaseException as exc:  # noqa: BLE001  (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(600)
+    return errors
+
+
+def wait_done(server: ApiServer, nums: list[int]) -> None:
+    """Async calls, followed through a serve until they finish (bounded, not a timing check)."""
+    deadline = time.monotonic() + 120
+    with server.client() as http:
+        for num in nums:
+            while (call := http.get(f"/v1/calls/{num}").json())["status"] not in ("DONE", "ERROR", "TIMEOUT"):
+                assert time.monotonic() < deadline, call
+                time.sleep(0.1)
+            assert call["status"] == "DONE", call
+
+
+def test_two_operators_and_two_serves_on_one_database(team: tuple[Platform, Platform], pg_url: str) -> None:
+    a, b = team
+    acked: dict[str, list[int]] = {"alice": [], "bob": [], "serve-a": [], "serve-b": []}
+    pending: dict[str, list[int]] = {"serve-a": [], "serve-b": []}
+    lock = threading.Lock()
+
+    def cli_calls(p: Platform, who: str, t: int) -> None:
+        for i in range(CLI_CALLS):
+            out = json.loads(p.cli("invoke", "teamfn", "-p", f"i={t * 100 + i}", "-p", f"by={who}", "--json",
+                                   process=True).stdout)
+            assert out["status"] == "DONE" and json.loads(out["result"])["by"] == who, out
+            with lock:
+                acked[who].append(int(out["callNum"]))
+
+    def http_calls(server: ApiServer, who: str, t: int) -> None:
+        with server.client() as http:
+            for i in range(HTTP_CALLS):
+                params = {"i": t * 100 + i, "by": who}
+                asynchronous = i < ASYNC_CALLS and t == 0
+                reply = http.post("/v1/functions/teamfn/invocations", json={"params": params},
+                                  params={"async": "true"} if asynchronous else None)
+                assert reply.status_code == (202 if asynchronous else 200), reply.text
+                call = reply.json()
+                assert asynchronous or (call["status"] == "DONE" and json.loads(call["result"]) == params), call
+                with lock:
+                    acked[who].append(int(call["callNum"]))
+                    if asynchronous:
+                        pending[who].append(int(call["callNum"]))
+
+    with serve(a) as serve_a, serve(b) as serve_b:
+        jobs: list[Callable[[], None]] = []
+        for t in range(CLI_THREADS):
+            jobs += [lambda t=t: cli_calls(a, "alice", t), lambda t=t: cli_calls(b, "bob", t)]
+        for t in range(HTTP_THREADS):
+            jobs += [lambda t=t: http_calls(serve_a, "serve-a", t), lambda t=t: http_calls(serve_b, "serve-b", t)]
+        errors = run_all(jobs)
+        assert not errors, errors
+        wait_done(serve_b, pending["serve-a"])  # each serve's async calls, followed through the other
+        wait_done(serve_a, pending["serve-b"])
+
+        nums = [n for who in acked.values() for n in who]
+        total = 2 * CLI_THREADS * CLI_CALLS + 2 * HTTP_THREADS * HTTP_CALLS
+        assert len(nums) == total and len(set(nums)) == total  # no call number twice
+
+        conn = pg.connect(pg_url)  # the database itself: every acknowledged call, nothing else
+        stored = {int(r[0]): str(r[1]) for r in conn.execute("SELECT call_num, status FROM call "
+                                                             "WHERE func_name = 'teamfn'")}
+        assert set(stored) == set(nums) and set(stored.values()) == {"DONE"}
+        counts = {str(r[0]): int(r[1]) for r in conn.execute(
+            "SELECT status, n FROM call_count WHERE func_name = 'teamfn' AND n > 0")}
+        assert counts == {"DONE": total}  # the triggers lost no update under concurrent writers
+
+        for p in (a, b):  # each operator sees everything, whoever called
+            listed = json.loads(p.cli("call", "list", "--function", "teamfn", "--limit", "1000", "--json").stdout)
+            assert {c["callNum"] for c in listed} == set(nums)
+            fns = {f["name"]: f for f in json.loads(p.cli("fn", "list", "--json").stdout)}
+            assert (fns["teamfn"]["calls"], fns["teamfn"]["errors"]) == (total, 0)
+        theirs = json.loads(b.cli("call", "get", str(acked["alice"][0]), "--json").stdout)
+        assert theirs["status"] == "DONE" and json.loads(theirs["result"])["by"] == "alice"
+        theirs = json.loads(a.cli("call", "get", str(acked["bob"][-1]), "--json").stdout)
+        assert theirs["status"] == "DONE" and json.loads(theirs["result"])["by"] == "bob"
+
+        for server in (serve_a, serve_b):  # and each serve
+            with server.client() as http:
+                listed = http.get("/v1/calls", params={"function": "teamfn", "limit": 1000}).json()
+                assert {c["callNum"] for c in listed} == set(nums)
+                one = http.get(f"/v1/calls/{acked['bob'][0]}").json()
+                assert one["status"] == "DONE" and json.loads(one["result"])["by"] == "bob"
+                fn = next(f for f in http.get("/v1/functions").json() if f["name"] == "teamfn")
+                assert (fn["calls"], fn["errors"]) == (total, 0)
+
+        sources(b, serve_a, pg_url, set(nums), total)
+
+
+def sources(b: Platform, server: ApiServer, pg_url: str, nums: set[int], total: int) -> None:
+    """The dashboard's data sources on the database: LocalSource (bob's home, the core) and
+    RemoteSource (a serve's /v1) give the same rows."""
+
+    async def read(source: Any) -> dict[str, Any]:
+        try:
+            return {"nodes": await source.nodes(), "functions": await source.functions(),
+                    "calls": await source.calls(function="teamfn", limit=1000), "label": source.label}
+        finally:
+            await source.close()
+
+    async def both() -> tuple[dict[str, Any], dict[str, Any]]:
+        local = LocalSource(Settings(home=b.home, state_url=pg_url))
+        return await read(local), await read(RemoteSource(server.url))
+
+    local, remote = asyncio.run(both())
+    assert local["label"] == pg_url and remote["label"] == server.url
+    for got in (local, remote):
+        assert sorted(n["name"] for n in got["nodes"]) == ["n1", "n2"]
+        assert all(n["up"] for n in got["nodes"]), got["nodes"]
+        fn = next(f for f in got["functions"] if f["name"] == "teamfn")
+        assert fn["calls"] == total and fn["errors"] == 0
+        assert {c["callNum"] for c in got["calls"]} == nums
