@@ -36,7 +36,8 @@ WRITE_LOCK = 0x66616173  # "faas": the advisory lock every writer holds to its c
 LOCK_TIMEOUT_MS = 30_000  # as SQLite's busy timeout (sqlite.BUSY_TIMEOUT_S)
 OPTIONS = f"-c lock_timeout={LOCK_TIMEOUT_MS}"
 _SPECIAL = {
-    "BEGIN IMMEDIATE": ("BEGIN", f"SELECT pg_advisory_xact_lock({WRITE_LOCK})"),
+    # one round trip: without parameters psycopg sends both in one simple query
+    "BEGIN IMMEDIATE": (f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})",),
     "BEGIN": ("BEGIN ISOLATION LEVEL REPEATABLE READ",),
 }
 _RETURNING = {"call": "call_num"}  # tables whose INSERT gives `lastrowid`
