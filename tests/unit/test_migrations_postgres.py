@@ -137,3 +137,13 @@ def test_the_global_option_and_bad_urls(pg_url: str, tmp_path: Path) -> None:
     first, hint = refused.stderr.strip().splitlines()
     assert first.startswith("error: cannot open the state database postgresql+psycopg://faasctl:***@127.0.0.1:1/")
     assert "secret" not in refused.stderr and hint.startswith("hint: check that the server runs")
+
+
+def test_a_missing_driver_is_one_line_with_the_install_hint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """As on a machine without psycopg (the import fails; nothing else is replaced)."""
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    for attempt in (lambda: pg.connect("postgresql+psycopg://u@127.0.0.1/db"),
+                    lambda: open_engine(tmp_path / "state.db", "postgresql+psycopg://u@127.0.0.1/db")):
+        with pytest.raises(StateError, match=r"^the PostgreSQL driver \(psycopg 3\) is not installed$") as caught:
+            attempt()
+        assert "pip install 'faasctl[postgres]'" in caught.value.hint
