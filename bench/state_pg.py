@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -78,7 +78,7 @@ def faasctl_way(home: Path, url: str = "") -> Callable[[], None]:
     return call
 
 
-def target_way(home: Path) -> Callable[[], None]:
+def target_way(home: Path) -> Callable[[], Any]:
     """The fast path's read alone: no fsync in it, so a change to the read shows."""
     from faasctl.state import fastpath
 
@@ -86,7 +86,7 @@ def target_way(home: Path) -> Callable[[], None]:
     return partial(fastpath.target, reader, FN)
 
 
-def raw_select(home: Path) -> Callable[[], None]:
+def raw_select(home: Path) -> Callable[[], Any]:
     import sqlite3
 
     conn = sqlite3.connect(home / "state.db", isolation_level=None)
@@ -123,7 +123,7 @@ def _raw(execute: Callable[..., Any], p: str) -> None:
     execute("COMMIT")
 
 
-def per_call_us(ways: dict[str, Callable[[], None]], rounds: int) -> dict[str, list[float]]:
+def per_call_us(ways: Mapping[str, Callable[[], Any]], rounds: int) -> dict[str, list[float]]:
     """Median µs per call of each way in each round; the ways take turns in blocks."""
     out: dict[str, list[float]] = {name: [] for name in ways}
     for way in ways.values():
@@ -157,8 +157,8 @@ def part1(work: Path, rounds: int, server_url: str) -> list[Row]:
     sq = work / "sqlite"
     sq.mkdir(mode=0o700)
     seed(sq)
-    ways = {"sqlite raw": raw_sqlite(sq), "sqlite faasctl": faasctl_way(sq), "raw select": raw_select(sq),
-            "target()": target_way(sq)}
+    ways: dict[str, Callable[[], Any]] = {"sqlite raw": raw_sqlite(sq), "sqlite faasctl": faasctl_way(sq),
+                                          "raw select": raw_select(sq), "target()": target_way(sq)}
     if server_url:
         pg = work / "pg"
         pg.mkdir(mode=0o700)
