@@ -152,6 +152,7 @@ def test_two_operators_and_two_serves_on_one_database(team: tuple[Platform, Plat
                 assert (fn["calls"], fn["errors"]) == (total, 0)
 
         sources(b, serve_a, pg_url, set(nums), total)
+    assert not (a.home / "state.db").exists() and not (b.home / "state.db").exists()  # all of it in the database
 
 
 def sources(b: Platform, server: ApiServer, pg_url: str, nums: set[int], total: int) -> None:
@@ -177,3 +178,56 @@ def sources(b: Platform, server: ApiServer, pg_url: str, nums: set[int], total: 
         fn = next(f for f in got["functions"] if f["name"] == "teamfn")
         assert fn["calls"] == total and fn["errors"] == 0
         assert {c["callNum"] for c in got["calls"]} == nums
+
+
+SECRET_HANDLER = ("import os\ndef handle(p):\n    with open('/var/run/secrets/faasctl/tkn') as f:\n"
+                  "        return {'v': VERSION, 'secret': f.read(), 'env': os.environ.get('MODE')}\n")
+
+
+def test_the_other_commands_on_the_database(team: tuple[Platform, Platform], tmp_path: Path) -> None:
+    """Versions, aliases, rollback, secrets and env, drain, node status and removal, run by
+    one operator and seen by the other, on the one database."""
+    a, b = team
+    src = tmp_path / "vsrc"
+    src.mkdir()
+    for version in (1, 2):
+        (src / "main.py").write_text(f"VERSION = {version}\n" + SECRET_HANDLER)
+        if version == 1:
+            a.cli("secret", "set", "tkn", input="s3cret")
+        a.cli("fn", "deploy", "vfn", str(src), "--runtime", "python", "--handler", "main:handle",
+              "--secret", "tkn", "-e", f"MODE=m{version}")
+
+    def result(p: Platform, *ref: str) -> dict[str, Any]:
+        out = json.loads(p.cli("invoke", *ref, "--json").stdout)
+        assert out["status"] == "DONE", out
+        return dict(json.loads(out["result"]))
+
+    assert result(b, "vfn") == {"v": 2, "secret": "s3cret", "env": "m2"}  # bob calls what alice deployed
+    assert result(b, "vfn@1")["v"] == 1
+    assert json.loads(b.cli("secret", "list", "--json").stdout) == []  # values and their list: alice's home only
+    versions = json.loads(b.cli("fn", "versions", "vfn", "--json").stdout)
+    assert [(v["version"], v["current"], v["calls"]) for v in versions] == [(2, True, 1), (1, False, 1)]
+
+    b.cli("fn", "alias", "vfn", "live", "--version", "1")
+    assert result(a, "vfn")["v"] == 1  # bob's alias, alice's call
+    b.cli("fn", "alias", "vfn", "live", "--rm")
+    a.cli("fn", "rollback", "vfn")
+    assert result(b, "vfn")["v"] == 1
+    assert [v["current"] for v in json.loads(a.cli("fn", "versions", "vfn", "--json").stdout)] == [False, True]
+
+    a.cli("node", "drain", "n1")
+    drained = {n["name"]: n for n in json.loads(b.cli("node", "list", "--json").stdout)}
+    assert drained["n1"]["drained"] is True and drained["n2"]["drained"] is False
+    for _ in range(3):
+        assert json.loads(b.cli("invoke", "vfn", "--json").stdout)["node"] == "n2"  # bob's calls avoid n1
+    b.cli("node", "undrain", "n1")
+    assert json.loads(b.cli("invoke", "vfn", "--node", "n1", "--json").stdout)["node"] == "n1"
+    assert json.loads(a.cli("node", "status", "n1", "--json").stdout)["up"] is True
+
+    ops = {o["name"]: o for o in json.loads(b.cli("operator", "list", "--json").stdout)["operators"]}
+    assert set(ops) == {"alice", "bob"} and ops["bob"]["you"] is True
+    a.cli("fn", "rm", "vfn")
+    gone = b.cli("invoke", "vfn", check=False)
+    assert gone.returncode == 3 and "no function named 'vfn'" in gone.stderr
+    assert "vfn" not in {f["name"] for f in json.loads(b.cli("fn", "list", "--json").stdout)}
+    assert not (a.home / "state.db").exists() and not (b.home / "state.db").exists()  # all of it in the database
