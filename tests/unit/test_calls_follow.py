@@ -1,25 +1,25 @@
 """`calls.finished_since`, the query behind `call list --follow`: new calls once they
 finish, calls unfinished before the cursor once they finish, each exactly once, with the
-function and status filters. A real SQLite file; calls are written as invoke writes them."""
+function and status filters. A real SQLite file and a real PostgreSQL database (`backend`);
+calls are written as invoke writes them."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
-from faasctl.config import Settings
 from faasctl.core import calls
 from faasctl.core.context import Context
 from faasctl.errors import InvalidInput
 from faasctl.state.db import open_engine, transaction
 from faasctl.state.models import Call
+from tests.support.backends import Backend
 
 
-def make_ctx(home: Path) -> Context:
-    open_engine(home / "state.db").dispose()
-    return Context(Settings(home=home))
+def make_ctx(backend: Backend) -> Context:
+    open_engine(backend.path, backend.url).dispose()
+    return Context(backend.settings())
 
 
 def add(ctx: Context, func: str, status: str = "PENDING", is_async: bool = False) -> int:
@@ -43,8 +43,8 @@ def nums(rows: list[dict[str, object]]) -> list[object]:
     return [r["callNum"] for r in rows]
 
 
-def test_new_calls_show_once_when_they_finish(tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path)
+def test_new_calls_show_once_when_they_finish(backend: Backend) -> None:
+    ctx = make_ctx(backend)
     add(ctx, "dice", "DONE")  # before the cursor: never reported
     cursor = calls.cursor_now(ctx)
     assert calls.finished_since(ctx, cursor)[0] == []
@@ -58,8 +58,8 @@ def test_new_calls_show_once_when_they_finish(tmp_path: Path) -> None:
     assert calls.finished_since(ctx, cursor)[0] == []
 
 
-def test_calls_unfinished_at_the_start_are_reported_when_they_finish(tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path)
+def test_calls_unfinished_at_the_start_are_reported_when_they_finish(backend: Backend) -> None:
+    ctx = make_ctx(backend)
     old = add(ctx, "dice", is_async=True)
     cursor = calls.cursor_now(ctx)
     assert cursor.waiting == {old}
@@ -68,8 +68,8 @@ def test_calls_unfinished_at_the_start_are_reported_when_they_finish(tmp_path: P
     assert nums(rows) == [old] and rows[0]["async"] is True and not cursor.waiting
 
 
-def test_function_and_status_filters(tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path)
+def test_function_and_status_filters(backend: Backend) -> None:
+    ctx = make_ctx(backend)
     cursor = calls.cursor_now(ctx, "dice")
     add(ctx, "other", "DONE")
     ok, bad = add(ctx, "dice", "DONE"), add(ctx, "dice", "ERROR")
@@ -77,8 +77,8 @@ def test_function_and_status_filters(tmp_path: Path) -> None:
     assert nums(calls.finished_since(ctx, cursor, "dice", "error")[0]) == [bad]
 
 
-def test_many_new_calls_arrive_in_chunks_without_loss(tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path)
+def test_many_new_calls_arrive_in_chunks_without_loss(backend: Backend) -> None:
+    ctx = make_ctx(backend)
     cursor = calls.cursor_now(ctx)
     made = [add(ctx, "dice", "DONE") for _ in range(7)]
     seen: list[object] = []
@@ -88,15 +88,15 @@ def test_many_new_calls_arrive_in_chunks_without_loss(tmp_path: Path) -> None:
     assert seen == made
 
 
-def test_follow_refuses_a_status_that_never_finishes(tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path)
+def test_follow_refuses_a_status_that_never_finishes(backend: Backend) -> None:
+    ctx = make_ctx(backend)
     with pytest.raises(InvalidInput) as caught:
         calls.follow(ctx, status="pending")
     assert "PENDING" in caught.value.message and "DONE" in caught.value.hint
 
 
-def test_follow_yields_what_finishes(tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path)
+def test_follow_yields_what_finishes(backend: Backend) -> None:
+    ctx = make_ctx(backend)
     stream = calls.follow(ctx, interval=0.01)
     num = add(ctx, "dice", "TIMEOUT")
     assert next(stream)["callNum"] == num

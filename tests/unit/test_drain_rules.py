@@ -1,6 +1,6 @@
 """Drain in placement: the pure filter, the fast path's join (and a file without the
-table), and `_candidates` refusing a drained node by name. Real SQLite files, no agent:
-round-robin placement asks no node anything."""
+table), and `_candidates` refusing a drained node by name. Real SQLite files and
+PostgreSQL databases (`backend`), no agent: round-robin placement asks no node anything."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from faasctl.errors import Conflict, NotFound
 from faasctl.state import fastpath, keyfiles
 from faasctl.state.db import open_engine, transaction
 from faasctl.state.models import Deployment, Function, Node, Runtime
+from tests.support.backends import Backend
 
 
-def make_ctx(home: Path, nodes: tuple[str, ...] = ("n1", "n2", "n3")) -> Context:
-    engine = open_engine(home / "state.db")
+def make_ctx(home: Path, nodes: tuple[str, ...] = ("n1", "n2", "n3"), url: str = "") -> Context:
+    engine = open_engine(home / "state.db", url)
     with transaction(engine) as s:
         s.add(Runtime(name="python", image="img"))
         for name in nodes:
@@ -29,7 +30,7 @@ def make_ctx(home: Path, nodes: tuple[str, ...] = ("n1", "n2", "n3")) -> Context
             s.add(Deployment(function_name="dice", node_name=name, digest="d" * 64, version=1))
     engine.dispose()
     keyfiles.store(home / "keys", {"public": "p", "secret": "s"})
-    return Context(Settings(home=home))
+    return Context(Settings(home=home, state_url=url))
 
 
 def candidates(ctx: Context, node: str = "") -> list[str]:
@@ -43,8 +44,8 @@ def test_in_service_drops_drained_rows_and_keeps_rows_without_the_mark() -> None
     assert placement.in_service([]) == []
 
 
-def test_drained_node_gets_no_calls_until_undrained(tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path)
+def test_drained_node_gets_no_calls_until_undrained(backend: Backend) -> None:
+    ctx = make_ctx(backend.home, url=backend.url)
     assert set(candidates(ctx)) == {"n1", "n2", "n3"}
     assert nodestatus.set_drained(ctx, "n2") is True
     assert nodestatus.set_drained(ctx, "n2") is False  # idempotent
@@ -55,8 +56,8 @@ def test_drained_node_gets_no_calls_until_undrained(tmp_path: Path) -> None:
     assert set(candidates(ctx)) == {"n1", "n2", "n3"}
 
 
-def test_asking_for_a_drained_node_is_a_conflict_with_a_hint(tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path)
+def test_asking_for_a_drained_node_is_a_conflict_with_a_hint(backend: Backend) -> None:
+    ctx = make_ctx(backend.home, url=backend.url)
     nodestatus.set_drained(ctx, "n1")
     with pytest.raises(Conflict) as caught:
         candidates(ctx, "n1")
@@ -64,16 +65,16 @@ def test_asking_for_a_drained_node_is_a_conflict_with_a_hint(tmp_path: Path) -> 
     assert candidates(ctx, "n2") == ["n2"]
 
 
-def test_every_node_drained_is_a_conflict(tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path, ("n1",))
+def test_every_node_drained_is_a_conflict(backend: Backend) -> None:
+    ctx = make_ctx(backend.home, ("n1",), backend.url)
     nodestatus.set_drained(ctx, "n1")
     with pytest.raises(Conflict) as caught:
         candidates(ctx)
     assert "every node that could run dice is drained (n1)" in caught.value.message
 
 
-def test_unknown_node_is_not_found(tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path)
+def test_unknown_node_is_not_found(backend: Backend) -> None:
+    ctx = make_ctx(backend.home, url=backend.url)
     with pytest.raises(NotFound) as caught:
         nodestatus.set_drained(ctx, "nope")
     assert caught.value.hint
