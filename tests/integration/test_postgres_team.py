@@ -231,3 +231,42 @@ def test_the_other_commands_on_the_database(team: tuple[Platform, Platform], tmp
     assert gone.returncode == 3 and "no function named 'vfn'" in gone.stderr
     assert "vfn" not in {f["name"] for f in json.loads(b.cli("fn", "list", "--json").stdout)}
     assert not (a.home / "state.db").exists() and not (b.home / "state.db").exists()  # all of it in the database
+
+
+def test_serve_workers_get_the_state_url_option(team: tuple[Platform, Platform], pg_url: str) -> None:
+    """`faasctl --state-url URL serve --workers 2`, with no FAASCTL_STATE_URL around: the
+    option reaches uvicorn's worker processes, whose calls land in the database."""
+    import subprocess
+
+    import httpx
+
+    from tests.support.apiserver import free_port, wait_ready
+    from tests.support.platform import FAASCTL, REPO
+
+    a, _ = team
+    env = {k: v for k, v in a.env.items() if k != "FAASCTL_STATE_URL"}
+    port = free_port()
+    log = a.home / "serve-workers.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([*FAASCTL, "--state-url", pg_url, "serve", "--port", str(port), "--workers", "2",
+                                 "--log-level", "warning"], env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+                                text=True)
+    server = ApiServer(f"http://127.0.0.1:{port}", proc, log)
+    try:
+        wait_ready(server)
+        nums: list[int] = []
+
+        def calls(t: int) -> None:
+            with httpx.Client(base_url=server.url, timeout=120) as http:
+                for i in range(5):
+                    reply = http.post("/v1/functions/teamfn/invocations", json={"params": {"i": t * 10 + i}})
+                    assert reply.status_code == 200 and reply.json()["status"] == "DONE", reply.text
+                    nums.append(int(reply.json()["callNum"]))
+
+        assert not run_all([lambda t=t: calls(t) for t in range(4)])
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    stored = {int(r[0]) for r in pg.connect(pg_url).execute("SELECT call_num FROM call WHERE func_name = 'teamfn'")}
+    assert len(nums) == 20 and stored == set(nums)
+    assert not (a.home / "state.db").exists()
