@@ -157,8 +157,8 @@ class PgConnection:
 
     LEAST, GREATEST = "LEAST", "GREATEST"  # SQLite's scalar MIN and MAX
 
-    def __init__(self, raw: Any, url: str, home: Path | None = None) -> None:
-        self.raw, self.url = raw, url
+    def __init__(self, raw: Any, url: str, home: Path | None = None, reconnect: bool = False) -> None:
+        self.raw, self.url, self.reconnect = raw, url, reconnect
         self.state_path = (home or Path(".")) / "state.db"  # the keys beside it stay in FAASCTL_HOME
 
     @property
@@ -167,10 +167,12 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
-        return int(self.raw.info.transaction_status) != 0  # IDLE
+        return int(self.raw.info.transaction_status) not in (0, 4)  # IDLE, UNKNOWN (the session is gone)
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Cursor:
         psycopg = driver()
+        if self.raw.closed and self.reconnect:  # the server ended the session (a restart): a new one
+            self.raw = _open(self.url)  # the statement that met the end failed; this one runs
         cur = self.raw.cursor(row_factory=_rows)
         try:
             for statement in translate(sql):
@@ -193,13 +195,18 @@ class PgConnection:
 
 
 def connect(url: str, home: Path | None = None) -> PgConnection:
-    """An autocommit connection (transactions are the statements' own, as with sqlite.prepare)."""
+    """An autocommit connection (transactions are the statements' own, as with sqlite.prepare),
+    opened again on its next use if the server ends it (SQLite's file never goes away; a
+    long-running serve must outlive a database restart)."""
+    return PgConnection(_open(url), url, home, reconnect=True)
+
+
+def _open(url: str) -> Any:
     psycopg = driver()
     try:
-        raw = psycopg.connect(conninfo(url), autocommit=True, options=OPTIONS, connect_timeout=10)
+        return psycopg.connect(conninfo(url), autocommit=True, options=OPTIONS, connect_timeout=10)
     except psycopg.Error as exc:
         raise open_error(exc, url) from exc
-    return PgConnection(raw, url, home)
 
 
 def wrap(driver_connection: Any, url: str) -> PgConnection:
