@@ -75,8 +75,8 @@ async def _serve_async(sock: zmq.Socket[bytes]) -> None:
     loop.remove_reader(fd)
 
 
-def zmq_echo(curve: bool, use_asyncio: bool = False) -> tuple[Trip, Callable[[], None]]:
-    """A DEALER in the bench to a ROUTER echo in another process, on loopback."""
+def echo_server(curve: bool, use_asyncio: bool = False) -> tuple[str, bytes, Callable[[], None]]:
+    """A ROUTER echo in another process: its endpoint, its public key, and how to stop it."""
     spawn = mp.get_context("spawn")
     server_pub, server_sec = zmq.curve_keypair()
     ready, port = spawn.Event(), spawn.Value("i", 0)
@@ -84,24 +84,44 @@ def zmq_echo(curve: bool, use_asyncio: bool = False) -> tuple[Trip, Callable[[],
     proc.start()
     if not ready.wait(30):
         raise RuntimeError("the ZeroMQ echo process did not start")
+    endpoint = f"tcp://127.0.0.1:{port.value}"
+
+    def stop() -> None:
+        sock = dealer(endpoint, server_pub if curve else None)[1]
+        sock.send(b"stop")
+        proc.join(10)
+        if proc.is_alive():
+            proc.kill()
+        sock.close(0)
+
+    return endpoint, server_pub, stop
+
+
+def dealer(endpoint: str, server_pub: bytes | None) -> tuple[Trip, zmq.Socket[bytes]]:
+    """One caller's DEALER (CURVE when a server key is given) and its round trip."""
     sock: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.DEALER)
-    if curve:
+    if server_pub is not None:
         sock.curve_serverkey = server_pub
         sock.curve_publickey, sock.curve_secretkey = zmq.curve_keypair()
     sock.setsockopt(zmq.LINGER, 0)
-    sock.connect(f"tcp://127.0.0.1:{port.value}")
+    sock.connect(endpoint)
     frame = protocol.request("x-1", "hello")
 
     def trip() -> object:
         sock.send(frame)
         return sock.recv()
 
+    return trip, sock
+
+
+def zmq_echo(curve: bool, use_asyncio: bool = False) -> tuple[Trip, Callable[[], None]]:
+    """A DEALER in the bench to a ROUTER echo in another process, on loopback."""
+    endpoint, server_pub, stop = echo_server(curve, use_asyncio)
+    trip, sock = dealer(endpoint, server_pub if curve else None)
+
     def close() -> None:
-        sock.send(b"stop")
-        proc.join(10)
-        if proc.is_alive():
-            proc.kill()
         sock.close(0)
+        stop()
 
     return trip, close
 
