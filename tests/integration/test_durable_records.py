@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.platform import REPO, Platform
+from tests.support.platform import REPO, Platform, local_nodes
 
 pytestmark = pytest.mark.integration
 
@@ -111,23 +111,24 @@ def agent_ran(platform: Platform, ctx: Any) -> set[str]:
         journal.close()
 
 
-def test_every_acknowledged_call_survives_sigkill(platform: Platform, tmp_path: Path) -> None:
+def killed_rounds(platform: Platform, tmp_path: Path) -> list[dict[str, Any]]:
     deploy(platform, tmp_path)
     rng = random.Random(SEED)
     acked: list[dict[str, Any]] = []
     for rnd in range(ROUNDS):
         acked += run_and_kill(platform, rnd, rng.uniform(0.05, 1.0))
     assert len(acked) >= ROUNDS  # each round acknowledged at least its first call
+    return acked
 
-    state = sqlite3.connect(f"file:{platform.home / 'state.db'}?mode=ro", uri=True)  # a fresh look, as after a crash
-    state.row_factory = sqlite3.Row
-    rows = {r["call_num"]: dict(r) for r in state.execute("SELECT * FROM call WHERE func_name = ?", (FN,))}
+
+def check(platform: Platform, acked: list[dict[str, Any]], rows: dict[int, dict[str, Any]]) -> None:
+    """`rows`: the state's call rows of FN by number, read afresh after the kills."""
     missing = [a["callNum"] for a in acked if a["callNum"] not in rows]
     assert not missing, f"{len(missing)} acknowledged calls have no record: {missing[:10]}"
     for a in acked:
         row = rows[a["callNum"]]
         assert json.loads(row["params"]) == a["params"]
-        assert (row["node"], row["is_async"]) == ("local", int(a["async"]))
+        assert (row["node"], int(row["is_async"])) == ("local", int(a["async"]))
         assert row["status"] == a["status"]
         if a["async"]:  # acknowledged: recorded with the node that holds it, so it can be followed there
             assert a["status"] in ("PENDING", "RUNNING", "DONE")
@@ -141,3 +142,25 @@ def test_every_acknowledged_call_survives_sigkill(platform: Platform, tmp_path: 
     assert not ran - uids, f"the agent ran {len(ran - uids)} calls that have no record"
     unacked = len(rows) - len(acked)
     assert 0 <= unacked <= ROUNDS * THREADS  # at most one call in flight per thread when killed
+
+
+def test_every_acknowledged_call_survives_sigkill(platform: Platform, tmp_path: Path) -> None:
+    acked = killed_rounds(platform, tmp_path)
+    state = sqlite3.connect(f"file:{platform.home / 'state.db'}?mode=ro", uri=True)  # a fresh look, as after a crash
+    state.row_factory = sqlite3.Row
+    check(platform, acked, {r["call_num"]: dict(r) for r in state.execute("SELECT * FROM call WHERE func_name = ?",
+                                                                          (FN,))})
+
+
+def test_every_acknowledged_call_survives_sigkill_on_postgres(pg_url: str, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same with the state in PostgreSQL (FAASCTL_STATE_URL): its group commit has no
+    sync of its own, so this checks an acknowledgement waits for the server's COMMIT."""
+    from faasctl.state import pg
+
+    monkeypatch.setenv("FAASCTL_STATE_URL", pg_url)
+    with local_nodes(tmp_path / "home", ("local",)) as platform:
+        acked = killed_rounds(platform, tmp_path)
+        state = pg.connect(pg_url)  # a new session, as after a crash
+        check(platform, acked, {r["call_num"]: dict(r) for r in state.execute(
+            "SELECT * FROM call WHERE func_name = ?", (FN,))})
