@@ -56,9 +56,6 @@ def raw(conn: Connection) -> Any:
     return driver
 
 
-_raw = raw
-
-
 def empty(conn: Any) -> bool:
     if isinstance(conn, pg.PgConnection):
         return not pg.tables(conn)
@@ -68,9 +65,9 @@ def empty(conn: Any) -> bool:
 def create_if_empty(conn: Connection) -> None:
     """A new state in a file without tables (checked again under the write lock: two
     processes may find the same new file)."""
-    if empty(_raw(conn)):
+    if empty(raw(conn)):
         with conn.begin():
-            if empty(_raw(conn)):
+            if empty(raw(conn)):
                 create(conn)
 
 

@@ -47,7 +47,7 @@ from typing import Any, Generic, TypeVar
 from faasctl_agent.walcheckpoint import Checkpointer
 
 from ..errors import LOCK_HINT, StateError, storage_hint
-from . import sqlite
+from . import pg, sqlite
 
 T = TypeVar("T")
 _datasync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
@@ -185,7 +185,7 @@ class GroupCommit:
                 self.checkpoints.before_write(conn)  # only this leader uses conn now
             conn.execute(sqlite.BEGIN)
             if self.server and not any(op.durable for op in batch):
-                conn.execute("SET LOCAL synchronous_commit TO off")
+                conn.execute(pg.LAZY_COMMIT)
             if len(batch) == 1:  # the transaction is its savepoint
                 batch[0].result = batch[0].fn(conn)
             else:
@@ -226,7 +226,6 @@ class GroupCommit:
         if isinstance(exc, Exception):
             return exc
         return StateError("a state file write was interrupted", "run the command again")
-
 
 
 _writers: weakref.WeakValueDictionary[str, GroupCommit] = weakref.WeakValueDictionary()

@@ -40,6 +40,7 @@ _SPECIAL = {
     "BEGIN IMMEDIATE": (f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})",),
     "BEGIN": ("BEGIN ISOLATION LEVEL REPEATABLE READ",),
 }
+LAZY_COMMIT = "SET LOCAL synchronous_commit TO off"  # a batch of PENDING records: as SQLite's NORMAL
 _RETURNING = {"call": "call_num"}  # tables whose INSERT gives `lastrowid`
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _INSERT = re.compile(r"\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
