@@ -9,6 +9,8 @@ on the write lock instead of one silently losing its update.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,25 @@ def prepare(conn: Any) -> None:
     """Autocommit at the driver (we issue BEGIN ourselves), then the pragmas."""
     conn.isolation_level = None
     for pragma in PRAGMAS:
-        conn.execute(pragma)
+        if pragma == PRAGMAS[0]:
+            _to_wal(conn)
+        else:
+            conn.execute(pragma)
+
+
+def _to_wal(conn: Any) -> None:
+    """Switching a file (one an older faasctl made) to WAL needs it to itself for a moment,
+    and SQLite answers "locked" at once there, without its busy handler: a second faasctl
+    opening it while the first migrates it would fail. So retry, as long as a busy wait."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute(PRAGMAS[0])
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 def write_error(exc: BaseException, where: Path) -> StateError:
