@@ -72,7 +72,9 @@ def newest_calls(conn: sqlite3.Connection, names: Sequence[str], function: str =
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
-    return conn.execute(sql, params).fetchall()
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples, whatever the connection's factory
+    return cursor.execute(sql, params).fetchall()
 
 
 @contextmanager
