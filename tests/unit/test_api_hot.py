@@ -119,8 +119,7 @@ def _filters(query: str) -> tuple[str, str, int]:
 @pytest.mark.parametrize("query", ["?limit=0", "?limit=1001", "?limit=abc", "?limit=%C2%B2", "?limit=", "?limit=-1",
                                    "?status=done", "?status=", "?function=" + "x" * 64, "?limit=5&limit=6",
                                    "?limit=200", "?limit=1000&function=dice"])
-def test_queries_the_hot_path_leaves_alone_answer_as_before(apps: Apps,
-                                                            query: str) -> None:
+def test_queries_the_hot_path_leaves_alone_answer_as_before(apps: Apps, query: str) -> None:
     before = apps[0].hot.answered
     _same(apps, "GET", "/v1/calls" + query)
     assert apps[0].hot.answered == before
@@ -145,8 +144,7 @@ def test_seed_listings(apps: Apps) -> None:
     (b'{"funcName": "nobody"}', {}, 422, False),  # FastAPI reads JSON only when told it is
     (b"", {"content-type": "application/json"}, 422, False),
 ])
-def test_accepts_refused_as_before(apps: Apps, body: bytes,
-                                   headers: dict[str, str], status: int, hot: bool) -> None:
+def test_accepts_refused_as_before(apps: Apps, body: bytes, headers: dict[str, str], status: int, hot: bool) -> None:
     before = apps[0].hot.answered
     got, error = _same(apps, "POST", "/invokeFunction", content=body, headers=headers)
     assert got == status and error["error"] and "hint" in error
