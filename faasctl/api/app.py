@@ -89,11 +89,14 @@ def install_error_handlers(app: FastAPI) -> None:
                               "this is a bug in faasctl; the serve log has the traceback")
 
 
-def create_app(ctx: Context | None = None, token: str | None = None, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
-    """Build the app over one state file (ctx's settings). `token`, if set, is required on every request."""
+def create_app(ctx: Context | None = None, token: str | None = None, max_body: int = DEFAULT_MAX_BODY,
+               hot: bool = True) -> FastAPI:
+    """Build the app over one state file (ctx's settings). `token`, if set, is required on every
+    request. `hot=False` sends every request through FastAPI's router (tests compare the two)."""
     import asyncio
 
     from . import functions_http, seed, v1, versions
+    from .hot import HotRoutes
     from .prober import Prober
 
     core = CoreRunner(ctx or Context())
@@ -116,6 +119,8 @@ def create_app(ctx: Context | None = None, token: str | None = None, max_body: i
     app.include_router(v1.router)
     app.include_router(versions.router)
     app.include_router(functions_http.router)
+    if hot:  # added first, so it runs after the guards (hot.py)
+        app.add_middleware(HotRoutes, core=core)
     app.add_middleware(BodyLimit, max_body=max_body)
     if token:
         app.add_middleware(BearerToken, token=token)  # added last, so it runs first: no body is read unauthenticated

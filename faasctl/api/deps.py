@@ -14,6 +14,9 @@ from ..core.runner import CoreRunner
 
 LIST_REFRESH = 20  # unfinished calls brought up to date per listing
 INLINE_ROWS = 100  # a page of calls up to this size is read on the event loop (about 1 ms)
+# GET /v1/calls's bounds, shared by its FastAPI route (v1.py) and its hot path (hot.py)
+CALLS_FUNCTION_MAX = 63
+CALLS_LIMIT = (50, 1000)  # default, most
 
 
 def core_of(request: Request) -> CoreRunner:
@@ -33,6 +36,8 @@ async def one_call(core: CoreRunner, call_num: int) -> dict[str, Any]:
 async def page_of_calls(core: CoreRunner, function: str, status: str, limit: int | None) -> list[dict[str, Any]]:
     """Newest calls first; on the event loop unless the page is large or some unfinished
     calls must first be brought up to date from their nodes (a core thread does that)."""
-    if limit is None or limit > INLINE_ROWS or core.read(listing.unfinished, function, LIST_REFRESH):
-        return await core(listing.list_calls, function, status, limit, refresh=LIST_REFRESH)
-    return core.read(listing.list_calls, function, status, limit)
+    if limit is not None and limit <= INLINE_ROWS:
+        page = core.read(listing.page_as_is, function, status, limit, LIST_REFRESH)
+        if page is not None:
+            return page
+    return await core(listing.list_calls, function, status, limit, refresh=LIST_REFRESH)

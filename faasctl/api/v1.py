@@ -17,7 +17,7 @@ from ..core.context import Context
 from ..core.names import NAME_MAX
 from ..core.policy import Spec, with_options
 from ..errors import Conflict, InvalidInput, NotFound
-from .deps import core_of, one_call, page_of_calls
+from .deps import CALLS_FUNCTION_MAX, CALLS_LIMIT, core_of, one_call, page_of_calls
 from .models import (
     CallOut,
     CallStatus,
@@ -189,9 +189,9 @@ async def invoke_function(
 @router.get("/calls", response_model=list[CallOut], tags=["calls"])
 async def list_calls(
     request: Request,
-    function: Annotated[str, Query(max_length=63)] = "",
+    function: Annotated[str, Query(max_length=CALLS_FUNCTION_MAX)] = "",
     status: Annotated[CallStatus | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    limit: Annotated[int, Query(ge=1, le=CALLS_LIMIT[1])] = CALLS_LIMIT[0],
 ) -> Any:
     """Recent calls, newest first; unfinished ones are brought up to date first."""
     return await page_of_calls(core_of(request), function, status or "", limit)

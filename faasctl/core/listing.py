@@ -10,12 +10,15 @@ The ORM views (core/calls.py, functions.py, runtimes.py, the API) return these t
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 from faasctl_agent.protocol import FAILED, FINAL, STATUSES
 
 from ..errors import FaasctlError, NotFound
 from ..state import aggregates, fastpath, reads
+from . import callview
 from .callview import call_view
 from .context import Context
 
@@ -97,19 +100,21 @@ def list_calls(ctx: Context, function: str = "", status: str = "", limit: int | 
     """Newest first; `limit=None` for all. `refresh=N` first updates up to N unfinished calls."""
     if refresh:
         refresh_unfinished(ctx, function, refresh)
-    where, params = _filters(function, status)
-    return [call_view(c) for c in reads.select(ctx.reader, "call", where, params, "call_num DESC", limit)]
+    return callview.views(reads.newest_calls(ctx.reader, callview.COLUMNS, function, status.upper(), limit))
 
 
-def _filters(function: str, status: str) -> tuple[str, list[Any]]:
-    clauses, params = [], []
-    if function:
-        clauses.append("func_name = ?")
-        params.append(function)
-    if status:
-        clauses.append("status = ?")
-        params.append(status.upper())
-    return " AND ".join(clauses), params
+def page_as_is(ctx: Context, function: str, status: str, limit: int, budget: int,
+               loads: Callable[[str], Any] = json.loads) -> list[dict[str, Any]] | None:
+    """`list_calls(..., refresh=budget)` read from the state alone, or None when a refresh
+    could change it: an unfinished call a node holds is on the page or, with `status`, among
+    the `budget` newest (it may have ended in that status). Without `status`, unfinished
+    calls older than the page cannot change it, so the page itself is the check: one read."""
+    if status and unfinished(ctx, function, budget):
+        return None
+    page = callview.views(reads.newest_calls(ctx.reader, callview.COLUMNS, function, status.upper(), limit), loads)
+    if not status and any(view["node"] and view["status"] not in FINAL for view in page):
+        return None
+    return page
 
 
 def refresh_unfinished(ctx: Context, function: str = "", budget: int = 20, only_async: bool = False) -> None:

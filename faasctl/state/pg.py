@@ -191,8 +191,23 @@ class PgConnection:
             lastrowid = int(row[0]) if row else None
         return Cursor(cur, lastrowid)
 
+    def cursor(self) -> PlainCursor:
+        return PlainCursor(self)
+
     def close(self) -> None:
         self.raw.close()
+
+
+class PlainCursor:
+    """`conn.cursor()` as reads.newest_calls uses it: its rows (tuples already) go as they are."""
+
+    row_factory: Any = None
+
+    def __init__(self, conn: PgConnection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Cursor:
+        return self.conn.execute(sql, params)
 
 
 def connect(url: str, home: Path | None = None) -> PgConnection:

@@ -50,6 +50,34 @@ def select(conn: sqlite3.Connection, table: str, where: str = "", params: Sequen
     return [decode(table, tuple(row)) for row in conn.execute(sql, tuple(params))]
 
 
+def newest_calls(conn: sqlite3.Connection, names: Sequence[str], function: str = "", status: str = "",
+                 limit: int | None = None) -> list[tuple[Any, ...]]:
+    """Columns `names` of the newest calls (of `function`, in `status`, when given), newest
+    first, as plain tuples: a page of calls is the API's hottest read, and building a dict
+    per row here was most of its cost (core/callview.py shapes them once)."""
+    known = schema.COLUMNS["call"]
+    if any(name not in known for name in names):
+        raise ValueError(f"not columns of call: {sorted(set(names) - set(known))}")
+    sql = f"SELECT {', '.join(names)} FROM call"
+    clauses: list[str] = []
+    params: list[Any] = []
+    if function:
+        clauses.append("func_name = ?")
+        params.append(function)
+    if status:
+        clauses.append("status = ?")
+        params.append(status)
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    sql += " ORDER BY call_num DESC"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples, whatever the connection's factory
+    return cursor.execute(sql, params).fetchall()
+
+
 @contextmanager
 def snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """Several reads that see one state of the file (a deferred transaction takes no write lock)."""

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from faasctl.api.models import SeedCall
 from tests.support.apiserver import ApiServer, four_dice, poll_call, python_image, serve, tar_gz
 from tests.support.platform import REPO, Platform, docker_client
 
@@ -65,6 +66,7 @@ def test_seed_flow_byte_for_byte(seed_api: ApiServer) -> None:
         assert r.status_code == 200, r.text
         accepted = r.json()
         assert list(accepted) == SEED_KEYS
+        SeedCall.model_validate_json(r.content, strict=True)  # the hot path's bytes (api/hot.py) are the model's
         assert accepted["callNum"] == 1 and accepted["funcName"] == "dice" and accepted["params"] == {"roll": "4d6"}
 
         assert c.get("/runtimes").text == '["pythonruntime"]'
