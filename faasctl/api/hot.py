@@ -25,12 +25,13 @@ from urllib.parse import parse_qsl
 from faasctl_agent.names import NAME_MAX
 from faasctl_agent.protocol import STATUSES
 from pydantic_core import from_json, to_json
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..core import invoke, listing
 from ..core.runner import CoreRunner
 from ..errors import FaasctlError
 from .deps import CALLS_FUNCTION_MAX, CALLS_LIMIT, INLINE_ROWS, LIST_REFRESH
+from .guards import replaying
 
 Handler = Callable[["HotRoutes", Scope, bytes, Send], Awaitable[bool]]
 SEED_CALL_FIELDS = ("funcName", "params", "callNum", "status", "result")  # seed.SeedCall's, in its order
@@ -81,16 +82,7 @@ class HotRoutes:
         if await handler(self, scope, body, send):
             self.answered += 1
             return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
     async def names(self, table: str, send: Send) -> bool:
         await send_json(send, 200, to_json(self.core.read(listing.names, table)))
