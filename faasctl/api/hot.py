@@ -1,5 +1,6 @@
 """Serve's hot routes, answered ahead of FastAPI's router: the seed's `GET /runtimes`,
-`GET /functions` and `POST /invokeFunction`, and `GET /v1/calls`.
+`GET /functions` and `POST /invokeFunction`, `GET /v1/calls`, and a plain sync
+`POST /v1/functions/NAME/invocations`.
 
 Why: under wrk at 16 connections (bench/serve.py, docs/benchmarks.md) FastAPI spent most
 of these requests outside the route: matching the path against about 35 routes, solving
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from faasctl_agent.names import NAME_MAX
@@ -32,9 +34,12 @@ from ..core.runner import CoreRunner
 from ..errors import FaasctlError
 from .deps import CALLS_FUNCTION_MAX, CALLS_LIMIT, INLINE_ROWS, LIST_REFRESH
 from .guards import replaying
+from .models import CallOut
 
 Handler = Callable[["HotRoutes", Scope, bytes, Send], Awaitable[bool]]
 SEED_CALL_FIELDS = ("funcName", "params", "callNum", "status", "result")  # seed.SeedCall's, in its order
+CALL_FIELDS = tuple(field.alias or name for name, field in CallOut.model_fields.items())  # CallOut's, in order
+INVOCATIONS = ("/v1/functions/", "/invocations")
 
 
 async def send_json(send: Send, status: int, body: bytes) -> None:
@@ -66,7 +71,7 @@ class HotRoutes:
         self.answered = 0  # requests answered here, not passed on (the tests read it)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = ROUTES.get((scope.get("method", ""), scope.get("path", ""))) if scope["type"] == "http" else None
+        handler = route(scope)
         if handler is None:
             await self.app(scope, receive, send)
             return
@@ -130,6 +135,47 @@ class HotRoutes:
             return True
         await send_json(send, 200, to_json({key: record[key] for key in SEED_CALL_FIELDS}))
         return True
+
+    async def invocation(self, scope: Scope, body: bytes, send: Send) -> bool:
+        """A sync call of what a plain name calls: no query, a body of at most `params` and
+        `node`. Anything else (async, a version, an alias) is the FastAPI route's."""
+        name = scope["path"][len(INVOCATIONS[0]):-len(INVOCATIONS[1])]
+        if not name or "/" in name or len(name) > NAME_MAX or scope["query_string"]:
+            return False
+        data: Any = {}
+        if body:
+            if not is_json(scope):
+                return False
+            try:
+                data = json.loads(body, parse_constant=_refuse)  # NaN is the route's to refuse
+            except ValueError:
+                return False
+            if not isinstance(data, dict) or not data.keys() <= {"params", "node"}:
+                return False
+        node = data.get("node", "")
+        if not isinstance(node, str) or len(node) > NAME_MAX:
+            return False
+        try:
+            record = await self.core(invoke.invoke, name, data.get("params", {}), node=node)
+        except FaasctlError as exc:
+            await send_json(send, exc.http_status, to_json({"error": exc.message, "hint": exc.hint}))
+            return True
+        await send_json(send, 200, to_json({key: record[key] for key in CALL_FIELDS}))
+        return True
+
+
+def _refuse(constant: str) -> Any:
+    raise ValueError(constant)
+
+
+def route(scope: Scope) -> Handler | None:
+    if scope["type"] != "http":
+        return None
+    method, path = scope.get("method", ""), scope.get("path", "")
+    handler = ROUTES.get((method, path))
+    if handler is None and method == "POST" and path.startswith(INVOCATIONS[0]) and path.endswith(INVOCATIONS[1]):
+        return HotRoutes.invocation
+    return handler
 
 
 ROUTES: dict[tuple[str, str], Handler] = {

@@ -104,7 +104,8 @@ def _run(ctx: Context, fn: dict[str, Any], identity: dict[str, str], candidates:
     records = ctx.records
     # Committed before the agent can see the call, so a record exists for every call it may
     # run; not fsynced on its own: the durable write that ends the call syncs it too.
-    call_num = records.run(lambda c: fastpath.add_call(c, uid, fn, params, is_async), durable=False)
+    created = time.time()  # stored and answered alike
+    call_num = records.run(lambda c: fastpath.add_call(c, uid, fn, params, is_async, created), durable=False)
     args = {"call_id": uid, "function": name, "digest": fn["digest"], "params": params, "async": is_async,
             "retries": retries, **({"http": http} if http else {})}
     reply, chosen = None, None
@@ -143,7 +144,7 @@ def _run(ctx: Context, fn: dict[str, Any], identity: dict[str, str], candidates:
     # params go in as stored (JSON text), so a string param is not mistaken for stored JSON
     record = call_view({"call_num": call_num, "func_name": name, "params": json.dumps(params),
                         "is_async": is_async, "version": fn["version"], "alias": fn["alias"], "status": "PENDING",
-                        "created_at": reply.get("accepted_at"), **values})
+                        "created_at": created, **values})
     if raise_on_failure:
         check_outcome(record)
     return record

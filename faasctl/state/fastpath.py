@@ -176,12 +176,14 @@ def update_call(conn: sqlite3.Connection, call_num: int, values: dict[str, Any])
         set_call(conn, call_num, values)
 
 
-def add_call(conn: sqlite3.Connection, uid: str, fn: dict[str, Any], params: Any, is_async: bool) -> int:
+def add_call(conn: sqlite3.Connection, uid: str, fn: dict[str, Any], params: Any, is_async: bool,
+             created_at: float | None = None) -> int:
     """Insert a PENDING call inside the caller's transaction; its number."""
     cur = conn.execute(
         "INSERT INTO call (uid, func_name, version, alias, params, status, result, error, log, node, start_kind,"
         " is_async, created_at) VALUES (?,?,?,?,?, 'PENDING', '', '', '', '', '', ?, ?)",
-        (uid, fn["name"], fn["version"], fn.get("alias", ""), json.dumps(params), bool(is_async), time.time()))
+        (uid, fn["name"], fn["version"], fn.get("alias", ""), json.dumps(params), bool(is_async),
+         time.time() if created_at is None else created_at))
     return int(cur.lastrowid or 0)
 
 

@@ -10,7 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from pydantic import TypeAdapter
 
+from faasctl.api.models import CallOut
 from tests.support.apiserver import ApiServer, four_dice, poll_call, python_image, serve, tar_gz
 from tests.support.platform import REPO, Platform
 
@@ -76,6 +78,13 @@ def test_deploy_invoke_sync_and_async_then_delete(c: httpx.Client) -> None:
     call = sync.json()
     assert call["status"] == "DONE" and four_dice(call["result"]) and call["async"] is False
     assert call["funcName"] == "v1-dice" and call["params"] == {"roll": "4d6"} and call["node"] == "local"
+    # serve answers this plain call ahead of FastAPI (api/hot.py): the same document the
+    # route's response model gives for the stored call, valid against it in strict mode
+    assert c.get(f"/v1/calls/{call['callNum']}").json() == call
+    assert list(call) == list(c.get(f"/v1/calls/{call['callNum']}").json())
+    TypeAdapter(CallOut).validate_json(sync.content, strict=True)
+    bare = c.post("/v1/functions/v1-dice/invocations")  # no body: params {}
+    assert bare.status_code == 200 and bare.json()["params"] == {} and bare.json()["status"] == "DONE"
 
     accepted = c.post("/v1/functions/v1-dice/invocations", params={"async": "true"}, json={"params": {"roll": "4d6"}})
     assert accepted.status_code == 202, accepted.text

@@ -151,6 +151,34 @@ def test_accepts_refused_as_before(apps: Apps, body: bytes, headers: dict[str, s
     assert apps[0].hot.answered == before + hot
 
 
+JSON = {"content-type": "application/json"}
+
+
+@pytest.mark.parametrize(("path", "body", "headers", "status", "hot"), [
+    ("/v1/functions/nobody/invocations", b'{"params": {"a": [1, 2.5]}}', JSON, 404, True),
+    ("/v1/functions/nobody/invocations", b'{"params": {}, "node": ""}', JSON, 404, True),
+    ("/v1/functions/nobody/invocations", b"", {}, 404, True),
+    ("/v1/functions/nobody/invocations", b"{}", {"content-type": "application/json; charset=utf-8"}, 404, True),
+    ("/v1/functions/nobody/invocations?async=true", b"{}", JSON, 404, False),
+    ("/v1/functions/nobody/invocations?version=2", b"{}", JSON, 404, False),
+    ("/v1/functions/nobody/invocations?alias=live", b"{}", JSON, 404, False),
+    ("/v1/functions/nobody/invocations", b'{"params": {}, "extra": 1}', JSON, 422, False),
+    ("/v1/functions/nobody/invocations", b'{"params": NaN}', JSON, 400, False),
+    ("/v1/functions/nobody/invocations", b'{"node": 5}', JSON, 422, False),
+    ("/v1/functions/nobody/invocations", b'{"node": "' + b"n" * 64 + b'"}', JSON, 422, False),
+    ("/v1/functions/nobody/invocations", b"[1]", JSON, 422, False),
+    ("/v1/functions/nobody/invocations", b'{"params": {}', JSON, 422, False),
+    ("/v1/functions/nobody/invocations", b'{"params": {}}', {"content-type": "text/plain"}, 422, False),
+    ("/v1/functions/" + "x" * 64 + "/invocations", b"{}", JSON, 422, False),
+])
+def test_plain_sync_invocations_answer_as_the_route(apps: Apps, path: str, body: bytes, headers: dict[str, str],
+                                                    status: int, hot: bool) -> None:
+    before = apps[0].hot.answered
+    got, error = _same(apps, "POST", path, content=body, headers=headers)
+    assert got == status and (error.get("error") or error.get("detail"))
+    assert apps[0].hot.answered == before + hot
+
+
 def test_a_page_with_unfinished_calls_on_a_node_goes_to_the_refreshing_route(tmp_path: Path) -> None:
     ctx = Context(_state(tmp_path))
     with transaction(ctx.engine) as s:
